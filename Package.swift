@@ -1,0 +1,61 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "HRHub",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "hrhub", targets: ["HRHub"]),
+        .executable(name: "hrprobe", targets: ["HRProbe"]),
+        .library(name: "HRProtocol", targets: ["HRProtocol"]),
+        .library(name: "HRCore", targets: ["HRCore"]),
+        .library(name: "LWSTransport", targets: ["LWSTransport"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // The C library, seen through a tiny shim of static inline wrappers (macros Swift cannot import).
+        .systemLibrary(
+            name: "CLibWebSockets",
+            pkgConfig: "libwebsockets",
+            providers: [.apt(["libwebsockets-dev", "libssl-dev"])]
+        ),
+        // Wire types and codecs. No I/O, no C.
+        .target(name: "HRProtocol"),
+        // The relay's logic as plain, deterministic state. Time comes in as a parameter.
+        .target(name: "HRCore", dependencies: ["HRProtocol"]),
+        // Realistic heart-rate traces, shared by the hub's demo class and the probe.
+        .target(name: "HRSimulation", dependencies: ["HRProtocol"]),
+        // The only module that touches C: libwebsockets server and client contexts.
+        .target(
+            name: "LWSTransport",
+            dependencies: [
+                "CLibWebSockets",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "HRHub",
+            dependencies: [
+                "HRProtocol", "HRCore", "HRSimulation", "LWSTransport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "HRProbe",
+            dependencies: [
+                "HRProtocol", "HRSimulation", "LWSTransport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "HRProtocolTests", dependencies: ["HRProtocol"]),
+        .testTarget(name: "HRCoreTests", dependencies: ["HRCore", "HRProtocol"]),
+        .testTarget(name: "HRSimulationTests", dependencies: ["HRSimulation"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["HRProtocol", "LWSTransport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
