@@ -1,1 +1,409 @@
 import CLibWebSockets
+import Foundation
+import Logging
+
+/// What a client asked for when it opened an HTTP request or a WebSocket upgrade.
+public struct HTTPRequestHead: Sendable {
+    /// The path, without the query (lws has already percent-decoded it).
+    public var path: String
+    /// The query string as `k=v&k=v` (each value already percent-decoded by lws), or nil when absent.
+    public var query: String?
+    /// WebSocket subprotocols the client offered, in its order (empty for plain HTTP or when none offered).
+    public var subprotocols: [String]
+    /// The `Authorization` header, if any.
+    public var authorization: String?
+    /// The `Origin` header, if any.
+    public var origin: String?
+    /// The peer's address as text.
+    public var peer: String
+}
+
+/// A complete, small HTTP response.
+public struct HTTPResponse: Sendable {
+    public var status: UInt32
+    public var contentType: String
+    public var body: [UInt8]
+
+    public init(status: UInt32, contentType: String = "text/plain; charset=utf-8", body: [UInt8]) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+    }
+
+    /// A plain-text response; a newline is added.
+    public static func text(_ status: UInt32, _ text: String) -> HTTPResponse {
+        HTTPResponse(status: status, body: Array((text + "\n").utf8))
+    }
+}
+
+/// What the server does with an incoming WebSocket upgrade.
+public enum UpgradeDecision: Sendable {
+    case accept
+    /// Refuse with an HTTP status (400, 404, 503, …); the upgrade does not happen.
+    case reject(HTTPResponse)
+}
+
+/// The application side of an `LWSServer`. Every method is called on the service thread.
+public protocol LWSServerDelegate: AnyObject {
+    /// A plain HTTP GET.
+    func serverHandleHTTP(_ request: HTTPRequestHead) -> HTTPResponse
+    /// A WebSocket upgrade, before the handshake answer is sent.
+    func serverShouldUpgrade(_ request: HTTPRequestHead) -> UpgradeDecision
+    /// The handshake completed. `subprotocol` is the one lws selected (a name from `LWSServer.Options`).
+    func serverConnectionOpened(_ id: ConnectionID, request: HTTPRequestHead, subprotocol: String)
+    /// One whole message (fragments reassembled, at most `maxMessageBytes`).
+    func serverReceived(_ id: ConnectionID, message: UnsafeRawBufferPointer, kind: FrameKind)
+    /// The socket can take a frame: append one frame's payload to `frame` (which already holds the
+    /// headroom lws needs; append after it) and say its kind, or return nil when nothing is pending.
+    func serverNextFrame(_ id: ConnectionID, into frame: inout [UInt8]) -> FrameKind?
+    /// The connection is gone (any reason). No more calls for this id.
+    func serverConnectionClosed(_ id: ConnectionID)
+    /// The timer set with `scheduleTick` fired.
+    func serverTick()
+}
+
+/// A libwebsockets server context: one port for HTTP and WebSocket, one service thread.
+///
+/// Threading: `run()` services the context on the calling thread until `stop()`. Every other method except
+/// `post(_:)` must be called on that thread (from a delegate callback or a posted job). `post` is safe from any
+/// thread. That is why the class is `@unchecked Sendable`.
+public final class LWSServer: @unchecked Sendable {
+    /// Server settings. Defaults suit a hub on a small machine.
+    public struct Options: Sendable {
+        /// Address to bind, e.g. "127.0.0.1"; nil binds every interface.
+        public var host: String? = "127.0.0.1"
+        /// TCP port; 0 picks a free one (read it back from `port`).
+        public var port: Int = 8080
+        /// WebSocket subprotocol names; the first is the default for clients that offer none.
+        public var subprotocols: [String] = []
+        /// Largest client message accepted; a larger one closes the connection with 1009.
+        public var maxMessageBytes: Int = 4096
+        /// Cap on each socket's unsent kernel bytes (TCP_NOTSENT_LOWAT), so stale data does not pile up
+        /// in kernel buffers out of reach of the application's queue policy.
+        public var notSentLowWater: Int32 = 16 * 1024
+        /// Forward lws notices to the log (noisy).
+        public var verboseLibraryLog: Bool = false
+
+        public init() {}
+    }
+
+    public let options: Options
+    public weak var delegate: LWSServerDelegate?
+    /// The bound port (after `start()`).
+    public private(set) var port: Int = 0
+
+    private let logger: Logger
+    private let inbox = Inbox()
+    private var context: OpaquePointer?
+    /// The C protocols array and the C strings it points to; lws keeps these pointers for the context's life.
+    private var protocols: UnsafeMutablePointer<lws_protocols>?
+    private var cStrings: [UnsafeMutablePointer<CChar>] = []
+    private var timer: UnsafeMutablePointer<clws_timer>?
+    private var connections: [UInt64: Connection] = [:]
+    private var nextID: UInt64 = 1
+    private var running = false
+    /// Reused for every outgoing frame: LWS_PRE bytes of headroom, then the payload.
+    private var frameBuffer: [UInt8] = []
+    private let pre = Int(clws_pre())
+
+    public init(options: Options, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    deinit {
+        destroyContext()
+    }
+
+    /// Number of open WebSocket connections.
+    public var connectionCount: Int { connections.count }
+
+    /// Creates the context and binds the port. Throws when the port cannot be bound.
+    public func start() throws {
+        LWSLog.install(logger: logger, verbose: options.verboseLibraryLog)
+        let names = options.subprotocols.isEmpty ? ["default"] : options.subprotocols
+        // One entry per subprotocol, all with the same callback, then the zeroed terminator lws 4.1 expects.
+        let table = UnsafeMutablePointer<lws_protocols>.allocate(capacity: names.count + 1)
+        table.initialize(repeating: lws_protocols(), count: names.count + 1)
+        for (index, name) in names.enumerated() {
+            let cName = strdup(name)!
+            cStrings.append(cName)
+            table[index].name = UnsafePointer(cName)
+            table[index].callback = serverCallback
+            table[index].per_session_data_size = 0
+            table[index].rx_buffer_size = max(4096, min(options.maxMessageBytes, 65536))
+            table[index].id = UInt32(index)
+        }
+        protocols = table
+
+        var info = lws_context_creation_info()
+        info.port = Int32(options.port)
+        if let host = options.host {
+            let cHost = strdup(host)!
+            cStrings.append(cHost)
+            info.iface = UnsafePointer(cHost)
+            if !host.contains(":") { info.options |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6) }
+        }
+        info.protocols = UnsafePointer(table)
+        info.gid = -1
+        info.uid = -1
+        info.options |= UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
+        // The context's user pointer is this object, unretained: `self` owns the context and destroys it
+        // (in `run()`'s exit path or `deinit`) before it can be deallocated, so the pointer never dangles.
+        info.user = Unmanaged.passUnretained(self).toOpaque()
+        guard let ctx = lws_create_context(&info) else {
+            throw TransportError.contextCreationFailed("cannot listen on \(options.host ?? "*"):\(options.port)")
+        }
+        context = ctx
+        guard let vhost = lws_get_vhost_by_name(ctx, "default") else {
+            throw TransportError.contextCreationFailed("no default vhost")
+        }
+        port = Int(lws_get_vhost_listen_port(vhost))
+        let t = UnsafeMutablePointer<clws_timer>.allocate(capacity: 1)
+        t.initialize(to: clws_timer())
+        // The timer's owner pointer is this object, unretained, for the same reason as the context's.
+        t.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
+        timer = t
+    }
+
+    /// Services the context on the calling thread until `stop()` is called, then destroys the context.
+    public func run() {
+        running = true
+        while running, let ctx = context {
+            if lws_service(ctx, 0) < 0 { break }
+        }
+        destroyContext()
+    }
+
+    /// Ends `run()` after the current service pass. Service thread only.
+    public func stop() {
+        running = false
+        if let context { lws_cancel_service(context) }
+    }
+
+    /// Runs `job` on the service thread soon. Safe from any thread.
+    public func post(_ job: @escaping @Sendable () -> Void) {
+        inbox.append(job)
+        if let context { lws_cancel_service(context) }
+    }
+
+    /// Asks for a `serverNextFrame` call for this connection when its socket can take data.
+    public func requestWrite(_ id: ConnectionID) {
+        guard let connection = connections[id.rawValue] else { return }
+        lws_callback_on_writable(connection.wsi)
+    }
+
+    /// Closes a connection with a WebSocket close code. With `flushFirst`, pending frames are written first.
+    public func close(_ id: ConnectionID, code: UInt16, reason: String, flushFirst: Bool = false) {
+        guard let connection = connections[id.rawValue], connection.pendingClose == nil else { return }
+        connection.pendingClose = (code, reason, flushFirst)
+        lws_callback_on_writable(connection.wsi)
+    }
+
+    /// Calls the delegate's `serverTick` once, after `microseconds`. Replaces any earlier schedule.
+    public func scheduleTick(inMicroseconds microseconds: Int64) {
+        guard let context, let timer else { return }
+        clws_timer_schedule(context, timer, timerCallback, lws_usec_t(max(1, microseconds)))
+    }
+
+    private func destroyContext() {
+        if let context {
+            lws_context_destroy(context)
+            self.context = nil
+        }
+        connections.removeAll()
+        if let timer {
+            timer.deallocate()
+            self.timer = nil
+        }
+        if let protocols {
+            protocols.deallocate()
+            self.protocols = nil
+        }
+        for s in cStrings { free(s) }
+        cStrings.removeAll()
+    }
+
+    // MARK: - Callback handling (service thread)
+
+    fileprivate func handle(
+        wsi: OpaquePointer, reason: lws_callback_reasons, user: UnsafeMutableRawPointer?,
+        input: UnsafeMutableRawPointer?, length: Int
+    ) -> Int32 {
+        switch reason {
+        case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+            for job in inbox.takeAll() { job() }
+            return 0
+
+        case LWS_CALLBACK_HTTP:
+            let head = readHead(wsi, includeSubprotocols: false)
+            let response = delegate?.serverHandleHTTP(head) ?? .text(503, "no handler")
+            return respond(wsi, response) ? (lws_http_transaction_completed(wsi) != 0 ? -1 : 0) : -1
+
+        case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+            // `input` is the upgrade name ("websocket"); `user` is the HTTP connection's data, unused here.
+            let head = readHead(wsi, includeSubprotocols: true)
+            switch delegate?.serverShouldUpgrade(head) ?? .accept {
+            case .accept:
+                return 0
+            case .reject(let response):
+                // A positive return tells lws we answered ourselves and the upgrade must not go on.
+                return respond(wsi, response) ? 1 : -1
+            }
+
+        case LWS_CALLBACK_ESTABLISHED:
+            let id = nextID
+            nextID += 1
+            // The opaque pointer carries the integer id, not an object: nothing to retain or release.
+            lws_set_opaque_user_data(wsi, UnsafeMutableRawPointer(bitPattern: UInt(id)))
+            let connection = Connection(wsi: wsi)
+            connections[id] = connection
+            let fd = lws_get_socket_fd(wsi)
+            if fd >= 0 {
+                _ = clws_set_nodelay(fd)
+                _ = clws_set_notsent_lowat(fd, options.notSentLowWater)
+            }
+            // The header table is still attached during ESTABLISHED (lws detaches it right after).
+            let head = readHead(wsi, includeSubprotocols: true)
+            let subprotocol = lws_get_protocol(wsi).map { cString($0.pointee.name) } ?? ""
+            delegate?.serverConnectionOpened(ConnectionID(id), request: head, subprotocol: subprotocol)
+            return 0
+
+        case LWS_CALLBACK_RECEIVE:
+            guard let id = connectionID(wsi), let connection = connections[id.rawValue] else { return -1 }
+            if connection.pendingClose != nil { return 0 }
+            return receive(id, connection, wsi: wsi, input: input, length: length)
+
+        case LWS_CALLBACK_SERVER_WRITEABLE:
+            guard let id = connectionID(wsi), let connection = connections[id.rawValue] else { return -1 }
+            return writable(id, connection)
+
+        case LWS_CALLBACK_CLOSED:
+            guard let id = connectionID(wsi), connections.removeValue(forKey: id.rawValue) != nil else { return 0 }
+            delegate?.serverConnectionClosed(id)
+            return 0
+
+        default:
+            return lws_callback_http_dummy(wsi, reason, user, input, length)
+        }
+    }
+
+    fileprivate func timerFired() {
+        delegate?.serverTick()
+    }
+
+    private func connectionID(_ wsi: OpaquePointer) -> ConnectionID? {
+        guard let raw = lws_get_opaque_user_data(wsi) else { return nil }
+        return ConnectionID(UInt64(UInt(bitPattern: raw)))
+    }
+
+    private func receive(
+        _ id: ConnectionID, _ connection: Connection, wsi: OpaquePointer, input: UnsafeMutableRawPointer?,
+        length: Int
+    ) -> Int32 {
+        let complete = connection.reassemble(input: input, length: length, limit: options.maxMessageBytes) {
+            message, kind in delegate?.serverReceived(id, message: message, kind: kind)
+        }
+        return complete ? 0 : -1
+    }
+
+    private func writable(_ id: ConnectionID, _ connection: Connection) -> Int32 {
+        connection.writeNextFrame(buffer: &frameBuffer) { delegate?.serverNextFrame(id, into: &$0) }
+    }
+
+    private func respond(_ wsi: OpaquePointer, _ response: HTTPResponse) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: pre + 1024 + response.body.count)
+        return buffer.withUnsafeMutableBufferPointer { raw -> Bool in
+            let base = raw.baseAddress!
+            let start = base + pre
+            let end = base + raw.count
+            var cursor: UnsafeMutablePointer<UInt8>? = start
+            if lws_add_http_common_headers(
+                wsi, response.status, response.contentType, lws_filepos_t(response.body.count), &cursor, end) != 0
+            {
+                return false
+            }
+            if lws_finalize_write_http_header(wsi, start, &cursor, end) != 0 { return false }
+            if response.body.isEmpty { return true }
+            // The body reuses the buffer: its headers are already written, and LWS_PRE headroom is kept.
+            response.body.withUnsafeBufferPointer { body in
+                (start).update(from: body.baseAddress!, count: body.count)
+            }
+            return lws_write(wsi, start, response.body.count, LWS_WRITE_HTTP_FINAL) >= 0
+        }
+    }
+
+    private func readHead(_ wsi: OpaquePointer, includeSubprotocols: Bool) -> HTTPRequestHead {
+        let path = header(wsi, WSI_TOKEN_GET_URI) ?? ""
+        var args: [String] = []
+        var index: Int32 = 0
+        var scratch = [CChar](repeating: 0, count: 2048)
+        while true {
+            let n = lws_hdr_copy_fragment(wsi, &scratch, Int32(scratch.count), WSI_TOKEN_HTTP_URI_ARGS, index)
+            if n < 0 { break }
+            args.append(String(decoding: scratch.prefix(Int(n)).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            index += 1
+        }
+        var offered: [String] = []
+        if includeSubprotocols, let list = header(wsi, WSI_TOKEN_PROTOCOL) {
+            offered = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
+        }
+        var peer = [CChar](repeating: 0, count: 64)
+        let peerName = lws_get_peer_simple(wsi, &peer, peer.count).map { cString($0) } ?? ""
+        return HTTPRequestHead(
+            path: path, query: args.isEmpty ? nil : args.joined(separator: "&"), subprotocols: offered,
+            authorization: header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION), origin: header(wsi, WSI_TOKEN_ORIGIN),
+            peer: peerName)
+    }
+
+    private func header(_ wsi: OpaquePointer, _ token: lws_token_indexes) -> String? {
+        let length = lws_hdr_total_length(wsi, token)
+        guard length > 0 else { return nil }
+        var buffer = [CChar](repeating: 0, count: Int(length) + 1)
+        guard lws_hdr_copy(wsi, &buffer, Int32(buffer.count), token) >= 0 else { return nil }
+        return cString(buffer)
+    }
+}
+
+/// Errors starting a transport.
+public enum TransportError: Error, CustomStringConvertible {
+    case contextCreationFailed(String)
+
+    public var description: String {
+        switch self {
+        case .contextCreationFailed(let why): why
+        }
+    }
+}
+
+// MARK: - C entry points
+
+/// The lws callback for every protocol of the server. It recovers the `LWSServer` from the context's user
+/// pointer (set, unretained, in `start()`; valid while the context exists).
+private func serverCallback(
+    _ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
+    _ input: UnsafeMutableRawPointer?, _ length: Int
+) -> Int32 {
+    guard let wsi, let context = lws_get_context(wsi), let owner = lws_context_user(context) else {
+        return lws_callback_http_dummy(wsi, reason, user, input, length)
+    }
+    let server = Unmanaged<LWSServer>.fromOpaque(owner).takeUnretainedValue()
+    return server.handle(wsi: wsi, reason: reason, user: user, input: input, length: length)
+}
+
+/// The timer callback: `sul` is the first member of `clws_timer`, whose owner is the server (unretained,
+/// valid until the context and the timer are destroyed together).
+private func timerCallback(_ sul: UnsafeMutablePointer<lws_sorted_usec_list_t>?) {
+    guard let sul, let owner = clws_timer_from_sul(sul).pointee.owner else { return }
+    Unmanaged<LWSServer>.fromOpaque(owner).takeUnretainedValue().timerFired()
+}
+
+/// A Swift string from a NUL-terminated C string (invalid UTF-8 is repaired).
+func cString(_ pointer: UnsafePointer<CChar>) -> String {
+    String(decoding: UnsafeRawBufferPointer(start: pointer, count: strlen(pointer)), as: UTF8.self)
+}
+
+func cString(_ buffer: [CChar]) -> String {
+    buffer.withUnsafeBufferPointer { cString($0.baseAddress!) }
+}

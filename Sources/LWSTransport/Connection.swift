@@ -1,0 +1,92 @@
+import CLibWebSockets
+
+/// Per-connection transport state shared by the server and the client. Touched only on the service thread.
+final class Connection {
+    /// The lws connection. Valid from ESTABLISHED until CLOSED, which is exactly this object's time in the
+    /// owner's table: the owner removes it in the CLOSED callback, so a stored `wsi` never dangles.
+    let wsi: OpaquePointer
+    /// Reassembly buffer for a message that arrives in several fragments.
+    var partial: [UInt8] = []
+    /// A close requested by the application: code, reason, and whether to flush pending frames first.
+    var pendingClose: (code: UInt16, reason: String, flushFirst: Bool)?
+    /// The close code the peer sent, when it closed first.
+    var peerCloseCode: UInt16?
+    var peerCloseReason: String = ""
+
+    init(wsi: OpaquePointer) { self.wsi = wsi }
+
+    private static let pre = Int(clws_pre())
+
+    /// Feeds one RECEIVE chunk. Calls `deliver` with each whole message. Returns false when the message is
+    /// larger than `limit`: the close reason (1009) is set and the caller must return -1 to lws.
+    func reassemble(
+        input: UnsafeMutableRawPointer?, length: Int, limit: Int,
+        deliver: (UnsafeRawBufferPointer, FrameKind) -> Void
+    ) -> Bool {
+        let kind: FrameKind = lws_frame_is_binary(wsi) != 0 ? .binary : .text
+        let chunk = UnsafeRawBufferPointer(start: input, count: length)
+        let remaining = Int(lws_remaining_packet_payload(wsi))
+        let final = lws_is_final_fragment(wsi) != 0 && remaining == 0
+        if partial.count + length + remaining > limit {
+            partial = []
+            setCloseReason(code: 1009, reason: "frame too large: limit is \(limit) bytes")
+            return false
+        }
+        if final && partial.isEmpty {
+            deliver(chunk, kind)  // the common case: one chunk, no copy
+            return true
+        }
+        partial.append(contentsOf: chunk)
+        if final {
+            let message = partial
+            partial = []
+            message.withUnsafeBytes { deliver($0, kind) }
+        }
+        return true
+    }
+
+    /// Handles a WRITEABLE callback: a pending close, or one frame produced by `produce` (which appends a
+    /// payload after the headroom already in `buffer`). Returns what the lws callback must return.
+    func writeNextFrame(buffer: inout [UInt8], produce: (inout [UInt8]) -> FrameKind?) -> Int32 {
+        if let close = pendingClose, !close.flushFirst {
+            setCloseReason(code: close.code, reason: close.reason)
+            return -1
+        }
+        let pre = Self.pre
+        buffer.removeAll(keepingCapacity: true)
+        buffer.append(contentsOf: repeatElement(0, count: pre))
+        guard let kind = produce(&buffer), buffer.count > pre else {
+            if let close = pendingClose {
+                setCloseReason(code: close.code, reason: close.reason)
+                return -1
+            }
+            return 0
+        }
+        let payloadLength = buffer.count - pre
+        let written = buffer.withUnsafeMutableBytes { raw in
+            lws_write(
+                wsi, raw.baseAddress!.advanced(by: pre).assumingMemoryBound(to: UInt8.self), payloadLength,
+                kind == .text ? LWS_WRITE_TEXT : LWS_WRITE_BINARY)
+        }
+        if written < 0 { return -1 }
+        // Ask again: either more is pending, or the next call finds nothing and costs one cheap callback.
+        lws_callback_on_writable(wsi)
+        return 0
+    }
+
+    /// Sets the close frame's code and reason; the caller then returns -1 so lws sends it and closes.
+    func setCloseReason(code: UInt16, reason: String) {
+        var bytes = Array(reason.utf8.prefix(120))
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            lws_close_reason(wsi, lws_close_status(rawValue: UInt32(code)), buffer.baseAddress, buffer.count)
+        }
+    }
+
+    /// Records the code and reason of a close frame from the peer (`in` of WS_PEER_INITIATED_CLOSE).
+    func notePeerClose(input: UnsafeMutableRawPointer?, length: Int) {
+        guard let input, length >= 2 else { return }
+        let bytes = UnsafeRawBufferPointer(start: input, count: length)
+        peerCloseCode = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
+        peerCloseReason = String(decoding: bytes.dropFirst(2), as: UTF8.self)
+    }
+}

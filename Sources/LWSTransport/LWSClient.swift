@@ -1,0 +1,348 @@
+import CLibWebSockets
+import Foundation
+import Logging
+
+/// A parsed `ws://` or `wss://` URL.
+public struct WebSocketURL: Sendable, Equatable {
+    public var secure: Bool
+    public var host: String
+    public var port: Int
+    /// Path and query, starting with "/".
+    public var pathAndQuery: String
+
+    /// Parses `ws://host[:port][/path][?query]` (or `wss://`). Returns nil for anything else.
+    public init?(_ text: String) {
+        let rest: Substring
+        if text.hasPrefix("ws://") {
+            secure = false
+            rest = text.dropFirst(5)
+        } else if text.hasPrefix("wss://") {
+            secure = true
+            rest = text.dropFirst(6)
+        } else {
+            return nil
+        }
+        let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+        let authority = rest[..<slash]
+        var path = String(rest[slash...])
+        if path.isEmpty { path = "/" } else if path.hasPrefix("?") { path = "/" + path }
+        let hostPart: Substring
+        if let colon = authority.lastIndex(of: ":"), !authority.hasSuffix("]") {
+            guard let p = Int(authority[authority.index(after: colon)...]), (1...65535).contains(p) else {
+                return nil
+            }
+            port = p
+            hostPart = authority[..<colon]
+        } else {
+            port = secure ? 443 : 80
+            hostPart = authority
+        }
+        guard !hostPart.isEmpty else { return nil }
+        host = String(hostPart)
+        pathAndQuery = path
+    }
+
+    /// The same host and port with another path and query.
+    public func with(pathAndQuery: String) -> WebSocketURL {
+        var copy = self
+        copy.pathAndQuery = pathAndQuery
+        return copy
+    }
+
+    public var description: String { "\(secure ? "wss" : "ws")://\(host):\(port)\(pathAndQuery)" }
+}
+
+/// The application side of an `LWSClient`. Every method is called on the client's service thread.
+public protocol LWSClientDelegate: AnyObject {
+    /// The handshake completed; `subprotocol` is what the server chose (nil when it named none).
+    func clientConnected(_ id: ConnectionID, subprotocol: String?)
+    /// One whole message.
+    func clientReceived(_ id: ConnectionID, message: UnsafeRawBufferPointer, kind: FrameKind)
+    /// Append one frame's payload after the headroom in `frame` and say its kind, or return nil.
+    func clientNextFrame(_ id: ConnectionID, into frame: inout [UInt8]) -> FrameKind?
+    /// The connection ended or never opened. `code` is the peer's close code when it sent one;
+    /// `reason` is its close reason or the connection error.
+    func clientClosed(_ id: ConnectionID, code: UInt16?, reason: String)
+    /// The timer set with `scheduleTick` fired.
+    func clientTick()
+}
+
+/// A libwebsockets client context: many outgoing WebSocket connections, one service thread.
+///
+/// Threading: like `LWSServer`, every method but `post(_:)` runs on the service thread (inside a delegate
+/// callback or a posted job); hence `@unchecked Sendable`.
+public final class LWSClient: @unchecked Sendable {
+    public weak var delegate: LWSClientDelegate?
+
+    private let logger: Logger
+    private let maxMessageBytes: Int
+    private let inbox = Inbox()
+    private var context: OpaquePointer?
+    private var protocols: UnsafeMutablePointer<lws_protocols>?
+    /// C strings lws keeps pointers to: the protocol name here, and per connection the strings of its
+    /// connect info until the connection is gone (lws copies some but not all of them in 4.1).
+    private var cStrings: [UnsafeMutablePointer<CChar>] = []
+    private var connectStrings: [UInt64: [UnsafeMutablePointer<CChar>]] = [:]
+    private var timer: UnsafeMutablePointer<clws_timer>?
+    private var connections: [UInt64: Connection] = [:]
+    private var nextID: UInt64 = 1
+    private var running = false
+    private var frameBuffer: [UInt8] = []
+
+    /// - Parameter maxMessageBytes: largest hub message accepted before closing with 1009.
+    public init(logger: Logger, maxMessageBytes: Int = 16 << 20) {
+        self.logger = logger
+        self.maxMessageBytes = maxMessageBytes
+    }
+
+    deinit {
+        destroyContext()
+    }
+
+    /// Creates the context (no listening socket).
+    public func start() throws {
+        LWSLog.install(logger: logger, verbose: false)
+        let table = UnsafeMutablePointer<lws_protocols>.allocate(capacity: 2)
+        table.initialize(repeating: lws_protocols(), count: 2)
+        let name = strdup("hrhub-client")!
+        cStrings.append(name)
+        table[0].name = UnsafePointer(name)
+        table[0].callback = clientCallback
+        table[0].rx_buffer_size = 65536
+        protocols = table
+
+        var info = lws_context_creation_info()
+        info.port = CONTEXT_PORT_NO_LISTEN
+        info.protocols = UnsafePointer(table)
+        info.gid = -1
+        info.uid = -1
+        info.options |= UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
+        // Unretained: this object owns the context and destroys it before it is deallocated.
+        info.user = Unmanaged.passUnretained(self).toOpaque()
+        guard let ctx = lws_create_context(&info) else {
+            throw TransportError.contextCreationFailed("cannot create a client context")
+        }
+        context = ctx
+        let t = UnsafeMutablePointer<clws_timer>.allocate(capacity: 1)
+        t.initialize(to: clws_timer())
+        t.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
+        timer = t
+    }
+
+    /// Services the context on the calling thread until `stop()`, then destroys it.
+    public func run() {
+        running = true
+        while running, let ctx = context {
+            if lws_service(ctx, 0) < 0 { break }
+        }
+        destroyContext()
+    }
+
+    /// Starts `run()` on a new thread.
+    public func runInBackground(name: String = "lws-client") {
+        let thread = Thread { [self] in run() }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Ends `run()`. Service thread only (use `post { client.stop() }` from elsewhere).
+    public func stop() {
+        running = false
+        if let context { lws_cancel_service(context) }
+    }
+
+    /// Runs `job` on the service thread soon. Safe from any thread.
+    public func post(_ job: @escaping @Sendable () -> Void) {
+        inbox.append(job)
+        if let context { lws_cancel_service(context) }
+    }
+
+    /// Opens a connection. Service thread only. The result is reported through the delegate.
+    /// - Parameters:
+    ///   - subprotocols: offered in order, comma-separated on the wire; empty offers none.
+    ///   - headers: not supported by lws 4.1's connect info beyond the fields below; use the URL's query.
+    ///   - origin: sent as `Origin` when given.
+    ///   - sourceAddress: local address to bind (e.g. "127.0.0.2") to spread ports over several addresses.
+    @discardableResult
+    public func connect(
+        _ url: WebSocketURL, subprotocols: [String] = [], origin: String? = nil, sourceAddress: String? = nil,
+        insecure: Bool = false
+    ) -> ConnectionID {
+        let id = nextID
+        nextID += 1
+        guard let context else { return ConnectionID(id) }
+        var strings: [UnsafeMutablePointer<CChar>] = []
+        func keep(_ s: String) -> UnsafePointer<CChar> {
+            let c = strdup(s)!
+            strings.append(c)
+            return UnsafePointer(c)
+        }
+        var ci = lws_client_connect_info()
+        ci.context = context
+        ci.address = keep(url.host)
+        ci.port = Int32(url.port)
+        ci.path = keep(url.pathAndQuery)
+        ci.host = keep(url.host)
+        ci.origin = keep(origin ?? url.host)
+        if !subprotocols.isEmpty { ci.protocol = keep(subprotocols.joined(separator: ", ")) }
+        ci.local_protocol_name = UnsafePointer(cStrings[0])
+        if let sourceAddress { ci.iface = keep(sourceAddress) }
+        if url.secure {
+            ci.ssl_connection = Int32(LCCSCF_USE_SSL.rawValue)
+            if insecure {
+                ci.ssl_connection |= Int32(
+                    LCCSCF_ALLOW_SELFSIGNED.rawValue | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK.rawValue
+                        | LCCSCF_ALLOW_EXPIRED.rawValue | LCCSCF_ALLOW_INSECURE.rawValue)
+            }
+        }
+        // The opaque pointer carries the integer id (no object): readable in every callback, including a
+        // connection error raised before lws allocates anything else.
+        ci.opaque_user_data = UnsafeMutableRawPointer(bitPattern: UInt(id))
+        connectStrings[id] = strings
+        if lws_client_connect_via_info(&ci) == nil {
+            // lws may already have reported CLIENT_CONNECTION_ERROR for this id; report once either way.
+            if connectStrings[id] != nil {
+                releaseStrings(id)
+                delegate?.clientClosed(ConnectionID(id), code: nil, reason: "connect failed")
+            }
+        }
+        return ConnectionID(id)
+    }
+
+    /// Asks for a `clientNextFrame` call when the socket can take data.
+    public func requestWrite(_ id: ConnectionID) {
+        guard let connection = connections[id.rawValue] else { return }
+        lws_callback_on_writable(connection.wsi)
+    }
+
+    /// Closes a connection with a close code (after flushing pending frames when asked).
+    public func close(_ id: ConnectionID, code: UInt16 = 1000, reason: String = "", flushFirst: Bool = false) {
+        guard let connection = connections[id.rawValue], connection.pendingClose == nil else { return }
+        connection.pendingClose = (code, reason, flushFirst)
+        lws_callback_on_writable(connection.wsi)
+    }
+
+    /// Drops a connection without a close handshake (a phone that vanished).
+    public func abort(_ id: ConnectionID) {
+        guard let connection = connections[id.rawValue] else { return }
+        lws_set_timeout(connection.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
+    }
+
+    /// Calls `clientTick` once after `microseconds`, replacing any earlier schedule.
+    public func scheduleTick(inMicroseconds microseconds: Int64) {
+        guard let context, let timer else { return }
+        clws_timer_schedule(context, timer, clientTimerCallback, lws_usec_t(max(1, microseconds)))
+    }
+
+    /// Open connections.
+    public var connectionCount: Int { connections.count }
+
+    private func releaseStrings(_ id: UInt64) {
+        for s in connectStrings.removeValue(forKey: id) ?? [] { free(s) }
+    }
+
+    private func destroyContext() {
+        if let context {
+            lws_context_destroy(context)
+            self.context = nil
+        }
+        connections.removeAll()
+        for id in Array(connectStrings.keys) { releaseStrings(id) }
+        if let timer {
+            timer.deallocate()
+            self.timer = nil
+        }
+        if let protocols {
+            protocols.deallocate()
+            self.protocols = nil
+        }
+        for s in cStrings { free(s) }
+        cStrings.removeAll()
+    }
+
+    // MARK: - Callback handling (service thread)
+
+    fileprivate func handle(
+        wsi: OpaquePointer, reason: lws_callback_reasons, user: UnsafeMutableRawPointer?,
+        input: UnsafeMutableRawPointer?, length: Int
+    ) -> Int32 {
+        switch reason {
+        case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+            for job in inbox.takeAll() { job() }
+            return 0
+
+        case LWS_CALLBACK_CLIENT_ESTABLISHED:
+            guard let id = connectionID(wsi) else { return -1 }
+            connections[id.rawValue] = Connection(wsi: wsi)
+            let fd = lws_get_socket_fd(wsi)
+            if fd >= 0 { _ = clws_set_nodelay(fd) }
+            var buffer = [CChar](repeating: 0, count: 128)
+            let n = lws_hdr_copy(wsi, &buffer, Int32(buffer.count), WSI_TOKEN_PROTOCOL)
+            delegate?.clientConnected(id, subprotocol: n > 0 ? cString(buffer) : nil)
+            return 0
+
+        case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+            guard let id = connectionID(wsi), connectStrings[id.rawValue] != nil else { return 0 }
+            releaseStrings(id.rawValue)
+            let why =
+                input.map { cString($0.assumingMemoryBound(to: CChar.self)) } ?? "connection error"
+            delegate?.clientClosed(id, code: nil, reason: why)
+            return 0
+
+        case LWS_CALLBACK_CLIENT_RECEIVE:
+            guard let id = connectionID(wsi), let connection = connections[id.rawValue] else { return -1 }
+            let ok = connection.reassemble(input: input, length: length, limit: maxMessageBytes) {
+                message, kind in delegate?.clientReceived(id, message: message, kind: kind)
+            }
+            return ok ? 0 : -1
+
+        case LWS_CALLBACK_CLIENT_WRITEABLE:
+            guard let id = connectionID(wsi), let connection = connections[id.rawValue] else { return -1 }
+            return connection.writeNextFrame(buffer: &frameBuffer) { delegate?.clientNextFrame(id, into: &$0) }
+
+        case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+            if let id = connectionID(wsi), let connection = connections[id.rawValue] {
+                connection.notePeerClose(input: input, length: length)
+            }
+            return 0
+
+        case LWS_CALLBACK_CLIENT_CLOSED:
+            guard let id = connectionID(wsi) else { return 0 }
+            releaseStrings(id.rawValue)
+            guard let connection = connections.removeValue(forKey: id.rawValue) else { return 0 }
+            delegate?.clientClosed(id, code: connection.peerCloseCode, reason: connection.peerCloseReason)
+            return 0
+
+        default:
+            return lws_callback_http_dummy(wsi, reason, user, input, length)
+        }
+    }
+
+    fileprivate func timerFired() {
+        delegate?.clientTick()
+    }
+
+    private func connectionID(_ wsi: OpaquePointer) -> ConnectionID? {
+        guard let raw = lws_get_opaque_user_data(wsi) else { return nil }
+        return ConnectionID(UInt64(UInt(bitPattern: raw)))
+    }
+}
+
+/// The lws callback of the client context; recovers the `LWSClient` from the context's user pointer
+/// (unretained, valid while the context exists).
+private func clientCallback(
+    _ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
+    _ input: UnsafeMutableRawPointer?, _ length: Int
+) -> Int32 {
+    guard let wsi, let context = lws_get_context(wsi), let owner = lws_context_user(context) else {
+        return lws_callback_http_dummy(wsi, reason, user, input, length)
+    }
+    let client = Unmanaged<LWSClient>.fromOpaque(owner).takeUnretainedValue()
+    return client.handle(wsi: wsi, reason: reason, user: user, input: input, length: length)
+}
+
+/// Timer callback: `sul` is the first member of `clws_timer`, whose owner is the client (unretained).
+private func clientTimerCallback(_ sul: UnsafeMutablePointer<lws_sorted_usec_list_t>?) {
+    guard let sul, let owner = clws_timer_from_sul(sul).pointee.owner else { return }
+    Unmanaged<LWSClient>.fromOpaque(owner).takeUnretainedValue().timerFired()
+}
