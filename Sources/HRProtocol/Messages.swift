@@ -1,7 +1,7 @@
-/// The messages of HRHub wire protocol version 1 (docs/PROTOCOL.md), as plain values.
-///
-/// Everything here is pure data: no I/O, no clocks. Decoding and validation live in `ClientFrameDecoder`,
-/// encoding in `HubFrameEncoder`.
+// The messages of HRHub wire protocol version 1 (docs/PROTOCOL.md), as plain values.
+//
+// Everything here is pure data: no I/O, no clocks. Decoding and validation live in `ClientFrameDecoder`,
+// encoding in `HubFrameEncoder`.
 
 /// Who a connection is.
 public enum Role: String, Sendable, CaseIterable {
@@ -43,6 +43,7 @@ public struct Profile: Sendable, Equatable {
     /// Resting heart rate, 25...120.
     public var hrrest: Int?
 
+    /// Creates a profile; every field defaults to unknown.
     public init(name: String? = nil, hrmax: Int? = nil, hrrest: Int? = nil) {
         self.name = name
         self.hrmax = hrmax
@@ -65,6 +66,7 @@ public struct Sample: Sendable, Equatable {
     /// Energy expended in kJ, when the device reports it (0...65535).
     public var ee: UInt16?
 
+    /// Creates a sample. Values are taken as given; `ClientFrameDecoder` is what validates client input.
     public init(seq: UInt32, ts: Int64, bpm: UInt8, rr: [UInt16] = [], contact: Bool? = nil, ee: UInt16? = nil) {
         self.seq = seq
         self.ts = ts
@@ -77,7 +79,9 @@ public struct Sample: Sendable, Equatable {
 
 /// The `id` of a `ping`, echoed verbatim in the `pong`.
 public enum PingID: Sendable, Equatable {
+    /// A JSON integer id.
     case number(Int64)
+    /// A JSON string id.
     case string(String)
 }
 
@@ -95,6 +99,7 @@ public enum ClientMessage: Sendable, Equatable {
 public struct RelayedSample: Sendable, Equatable {
     /// Participant id.
     public var p: String
+    /// The sample as the device sent it (after validation; in `latest` mode `rr` may hold merged values).
     public var sample: Sample
     /// Hub receive time, Unix ms.
     public var rts: Int64
@@ -103,6 +108,7 @@ public struct RelayedSample: Sendable, Equatable {
     /// Zone 1...5 derived from `pct`.
     public var zone: Int?
 
+    /// Creates a relayed sample; `pct` and `zone` default to absent (see `Zones`).
     public init(p: String, sample: Sample, rts: Int64, pct: Int? = nil, zone: Int? = nil) {
         self.p = p
         self.sample = sample
@@ -114,18 +120,22 @@ public struct RelayedSample: Sendable, Equatable {
 
 /// The first message on every connection.
 public struct Welcome: Sendable, Equatable {
+    /// The class id (`class` on the wire).
     public var classID: String
+    /// The connection's role.
     public var role: Role
     /// Publishers and participants only.
     public var participant: String?
     /// Viewers and participants only.
     public var mode: DeliveryMode?
+    /// The class's latency budget in ms (`budget_ms`).
     public var budgetMs: Int
     /// Hub time, Unix ms.
     public var ht: Int64
     /// Publishers and participants: highest seq accepted for this participant, or nil (JSON null).
     public var lastSeq: UInt32?
 
+    /// Creates a welcome message.
     public init(
         classID: String, role: Role, participant: String?, mode: DeliveryMode?, budgetMs: Int, ht: Int64,
         lastSeq: UInt32?
@@ -142,11 +152,14 @@ public struct Welcome: Sendable, Equatable {
 
 /// One participant in a `snapshot`.
 public struct SnapshotEntry: Sendable, Equatable {
+    /// Participant id.
     public var p: String
+    /// The participant's profile (`name`, `hrmax`, `hrrest` on the wire).
     public var profile: Profile
     /// The newest sample, relayed form.
     public var last: RelayedSample?
 
+    /// Creates a snapshot entry.
     public init(p: String, profile: Profile, last: RelayedSample?) {
         self.p = p
         self.profile = profile
@@ -155,24 +168,39 @@ public struct SnapshotEntry: Sendable, Equatable {
 }
 
 /// Why a participant left.
-public enum LeaveReason: String, Sendable {
-    case closed, timeout, evicted
+public enum LeaveReason: String, Sendable, CaseIterable {
+    /// The last connection of the participant closed.
+    case closed
+    /// The participant's connection timed out.
+    case timeout
+    /// The hub removed the participant (slow consumer, errors, admin).
+    case evicted
 }
 
 /// Why samples will never reach a client.
-public enum GapReason: String, Sendable {
-    case backpressure, late, conflated
+public enum GapReason: String, Sendable, CaseIterable {
+    /// Dropped (oldest first) because the client's send queue was full.
+    case backpressure
+    /// Older than the class's latency budget, or arrived after a newer seq was released.
+    case late
+    /// Replaced by a newer sample in `mode=latest`.
+    case conflated
 }
 
 /// A range of samples of one participant that a client will never get.
 public struct Gap: Sendable, Equatable {
+    /// Participant id.
     public var p: String
+    /// First seq of the range (`from_seq`), inclusive.
     public var fromSeq: UInt32
+    /// Last seq of the range (`to_seq`), inclusive.
     public var toSeq: UInt32
     /// How many samples in the range were dropped.
     public var count: Int
+    /// Why they were dropped.
     public var reason: GapReason
 
+    /// Creates a gap.
     public init(p: String, fromSeq: UInt32, toSeq: UInt32, count: Int, reason: GapReason) {
         self.p = p
         self.fromSeq = fromSeq
@@ -183,22 +211,33 @@ public struct Gap: Sendable, Equatable {
 }
 
 /// `error` codes for rejected client messages (the connection stays open).
-public enum ErrorCode: String, Sendable, Error {
+public enum ErrorCode: String, Sendable, Error, CaseIterable {
+    /// Not JSON, not an object, or no string `t`.
     case badJSON = "bad_json"
+    /// A field is missing, of the wrong type or out of range; the message names the field and the range.
     case badField = "bad_field"
+    /// A `t` the hub does not know.
     case unknownType = "unknown_type"
+    /// The role may not send this (a viewer sending `hr`).
     case notAllowed = "not_allowed"
+    /// The seq was already accepted: dropped, harmless.
     case duplicate = "duplicate"
+    /// Over the participant's sample rate.
     case rateLimited = "rate_limited"
+    /// A binary frame that does not parse.
     case badFrame = "bad_frame"
 }
 
 /// A rejected client message: the code, a one-line human reason, and the sample's seq when known.
 public struct ProtocolError: Error, Sendable, Equatable {
+    /// The `error` code.
     public var code: ErrorCode
+    /// One line for a person (`msg` on the wire).
     public var message: String
+    /// The rejected sample's seq, when it was readable.
     public var seq: UInt32?
 
+    /// Creates an error.
     public init(_ code: ErrorCode, _ message: String, seq: UInt32? = nil) {
         self.code = code
         self.message = message
@@ -208,27 +247,41 @@ public struct ProtocolError: Error, Sendable, Equatable {
 
 /// A message from the hub to a client.
 public enum HubMessage: Sendable, Equatable {
+    /// `welcome`: the first message on every connection.
     case welcome(Welcome)
+    /// `snapshot`: who is in the class and their latest reading (viewers and participants).
     case snapshot([SnapshotEntry])
+    /// `join`: a participant arrived or updated their profile.
     case join(p: String, profile: Profile)
+    /// `leave`: a participant left.
     case leave(p: String, reason: LeaveReason)
+    /// `hr`: a relayed sample.
     case hr(RelayedSample)
+    /// `stale`: no sample from `p` since `since` (Unix ms) although its socket is open.
     case stale(p: String, since: Int64)
+    /// `live`: samples from `p` flow again since `since` (Unix ms).
     case live(p: String, since: Int64)
+    /// `gap`: samples this client will never get.
     case gap(Gap)
+    /// `error`: a rejected client message.
     case error(ProtocolError)
+    /// `pong`: the answer to a `ping`; `ht` is hub time.
     case pong(id: PingID, ct: Int64?, ht: Int64)
 }
 
 /// WebSocket close codes the hub uses.
-public enum CloseCode: UInt16, Sendable {
+public enum CloseCode: UInt16, Sendable, CaseIterable {
+    /// Normal closure.
     case normal = 1000
     /// Hub shutting down (drain).
     case goingAway = 1001
     /// Frame larger than the configured limit.
     case tooLarge = 1009
+    /// Bad request.
     case badRequest = 4000
+    /// No valid token.
     case unauthorized = 4001
+    /// Token not valid for this class, role or participant.
     case forbidden = 4003
     /// Send queue full for longer than the limit.
     case slowConsumer = 4008
