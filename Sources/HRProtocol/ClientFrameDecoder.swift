@@ -54,7 +54,7 @@ public enum ClientFrameDecoder {
     public static func decodeBinary(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) -> Sample {
         guard bytes.count >= BinaryLayout.clientHeaderSize else {
             let minimum = BinaryLayout.clientHeaderSize
-            throw ProtocolError(.badFrame, "binary sample too short: \(bytes.count) bytes, expected at least \(minimum)")
+            throw ProtocolError(.badFrame, "binary sample too short: \(bytes.count) bytes, expected \(minimum) or more")
         }
         var reader = ByteReader(bytes: bytes)
         let type = reader.u8()
