@@ -177,24 +177,25 @@ extension Workout {
         return Workout(segments: segments)
     }()
 
-    /// A short plan, for a demo that loops every few minutes: a warm-up of 15 % of `durationMs`, three work
-    /// intervals of 15 % each, each followed by a recovery of 10 %, and a cool-down of 10 %.
+    /// A short plan, for a demo that loops every few minutes. As fractions of `durationMs`: a warm-up ramp of
+    /// 10 %, two work intervals of 25 % (at 85 % and 90 % of heart-rate reserve), each followed by a recovery at
+    /// 35 % (20 % and 10 % long), and a cool-down ramp of 10 %.
     ///
-    /// The cool-down ends where the warm-up starts, so a repeating short plan loops without a jump.
+    /// Intervals shorter than a minute or so barely move a heart rate (the rise takes about 30 s, the fall 60 s), so
+    /// a plan of 4 minutes or more shows clear swings. The cool-down ends where the warm-up starts, so a repeating
+    /// short plan loops without a jump.
     /// - Parameters:
-    ///   - durationMs: Length of one pass, at least 20 s (default 3 minutes).
+    ///   - durationMs: Length of one pass, at least 20 s (default 4 minutes).
     ///   - repeats: Whether the plan loops (default true).
-    public static func short(durationMs: Int64 = 180_000, repeats: Bool = true) -> Workout {
+    public static func short(durationMs: Int64 = 240_000, repeats: Bool = true) -> Workout {
         precondition(durationMs >= 20_000, "a short workout lasts at least 20 s")
         let unit = durationMs / 20  // 5 % of the plan
         let plan: [(Segment.Kind, Int64, Double, Double)] = [
-            (.warmUp, 3 * unit, 0.30, 0.60),
-            (.work, 3 * unit, 0.85, 0.85),
-            (.recovery, 2 * unit, 0.45, 0.45),
-            (.work, 3 * unit, 0.88, 0.88),
-            (.recovery, 2 * unit, 0.45, 0.45),
-            (.work, 3 * unit, 0.92, 0.92),
-            (.recovery, 2 * unit, 0.45, 0.45),
+            (.warmUp, 2 * unit, 0.30, 0.60),
+            (.work, 5 * unit, 0.85, 0.85),
+            (.recovery, 4 * unit, 0.35, 0.35),
+            (.work, 5 * unit, 0.90, 0.90),
+            (.recovery, 2 * unit, 0.35, 0.35),
         ]
         var segments = plan.map { kind, length, from, to in
             Segment(kind: kind, durationMs: length, startIntensity: from, endIntensity: to)
@@ -202,7 +203,7 @@ extension Workout {
         // The cool-down takes what is left, so one pass lasts exactly `durationMs`.
         let used = plan.reduce(Int64(0)) { $0 + $1.1 }
         segments.append(
-            Segment(kind: .coolDown, durationMs: durationMs - used, startIntensity: 0.40, endIntensity: 0.30))
+            Segment(kind: .coolDown, durationMs: durationMs - used, startIntensity: 0.35, endIntensity: 0.30))
         return Workout(segments: segments, repeats: repeats)
     }
 }
