@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         // The C library, seen through a tiny shim of static inline wrappers (macros Swift cannot import).
@@ -25,7 +26,10 @@ let package = Package(
         // Wire types and codecs. No I/O, no C.
         .target(name: "HRProtocol"),
         // The relay's logic as plain, deterministic state. Time comes in as a parameter.
-        .target(name: "HRCore", dependencies: ["HRProtocol"]),
+        .target(
+            name: "HRCore",
+            dependencies: ["HRProtocol", .product(name: "DequeModule", package: "swift-collections")]
+        ),
         // Realistic heart-rate traces, shared by the hub's demo class and the probe.
         .target(name: "HRSimulation", dependencies: ["HRProtocol"]),
         // The only module that touches C: libwebsockets server and client contexts.

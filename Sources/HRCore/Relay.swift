@@ -1,1 +1,277 @@
-enum HRCorePlaceholder {}
+import HRProtocol
+
+/// What the transport must do after the relay handled an event.
+public enum RelayEffect: Equatable, Sendable {
+    /// The client has something to send: ask for a writable callback, then call `nextFrame`.
+    case write(ClientID)
+    /// Close the client with this code; with `flushFirst`, after writing what is queued.
+    case close(ClientID, CloseCode, flushFirst: Bool)
+}
+
+/// The relay's whole state: classes, participants, connections and their queues.
+///
+/// Pure and single-threaded: no I/O, no clocks. Every method takes the current hub time (Unix ms) as `now`
+/// and records what the transport must do in `effects`, which the caller takes with `takeEffects()` after
+/// each event. A sample's way through: `receive(.hr)` → dedupe, rate limit → release → encoded once →
+/// `SendQueue.enqueue` for every viewer of the class → `.write` effects → `nextFrame` builds one frame per
+/// write from each queue.
+public final class Relay {
+    public let config: RelayConfig
+    /// Every outcome counted; read it for metrics.
+    public private(set) var counters = RelayCounters()
+
+    private var rooms: [String: ClassRoom] = [:]
+    private var clients: [ClientID: Client] = [:]
+    private var effects: [RelayEffect] = []
+
+    public init(config: RelayConfig = RelayConfig()) {
+        self.config = config
+    }
+
+    /// Number of classes remembered.
+    public var classCount: Int { rooms.count }
+    /// Number of open connections (virtual demo riders included).
+    public var connectionCount: Int { clients.count }
+
+    /// Takes the effects recorded since the last call.
+    public func takeEffects() -> [RelayEffect] {
+        defer { effects.removeAll(keepingCapacity: true) }
+        return effects
+    }
+
+    // MARK: - Connections
+
+    /// A WebSocket connection opened with the request's raw path and query. A request the relay cannot
+    /// parse (the transport normally refuses those with HTTP 400 before the upgrade) is closed with 4000.
+    public func open(_ id: ClientID, path: String, query: String?, format: WireFormat, now: Int64) {
+        do {
+            let request = try ConnectRequest.parse(path: path, query: query)
+            open(id, request: request, format: format, now: now)
+        } catch {
+            effects.append(.close(id, .badRequest, flushFirst: false))
+        }
+    }
+
+    /// A WebSocket connection opened for a valid request. Queues `welcome` (and `snapshot` for viewing
+    /// roles); a publishing connection takes over an older one of the same participant (closed with 4009).
+    /// `isVirtual` makes a demo rider that lives inside the hub and is never sent anything.
+    public func open(_ id: ClientID, request: ConnectRequest, format: WireFormat, now: Int64, isVirtual: Bool = false) {
+        let room = rooms[request.classID] ?? makeRoom(request.classID)
+        room.connectionCount += 1
+        room.emptySince = nil
+
+        var participant: Participant?
+        if request.role.publishes, let p = request.participant {
+            let rider = room.participants[p] ?? makeParticipant(p, in: room)
+            if let older = rider.connection {
+                // Takeover: the older socket goes, the participant never left (no leave, no join).
+                older.closing = true
+                counters.takeovers += 1
+                effects.append(.close(older.id, .replaced, flushFirst: false))
+            } else {
+                broadcast(.join(p: p, profile: rider.profile), in: room, now: now)
+            }
+            rider.lastActivityMs = now
+            if rider.stale {
+                rider.stale = false
+                broadcast(.live(p: p, since: now), in: room, now: now)
+            }
+            participant = rider
+        }
+
+        let queue = SendQueue(
+            mode: request.role.views ? request.mode : .all, format: format, limits: config.queueLimits)
+        let client = Client(
+            id: id, role: request.role, room: room, participant: participant, queue: queue, isVirtual: isVirtual)
+        participant?.connection = client
+        clients[id] = client
+
+        let welcome = Welcome(
+            classID: room.id, role: request.role, participant: request.participant,
+            mode: request.role.views ? request.mode : nil, budgetMs: Int(config.budgetMs), ht: now,
+            lastSeq: participant?.accepted.highest)
+        send(.welcome(welcome), to: client, now: now)
+        if request.role.views {
+            send(.snapshot(room.presentParticipants.map(\.snapshotEntry)), to: client, now: now)
+            room.addViewer(client)
+        }
+    }
+
+    /// The connection is gone, whatever the reason. A participant whose current connection this was leaves.
+    public func closed(_ id: ClientID, now: Int64) {
+        guard let client = clients.removeValue(forKey: id) else { return }
+        let room = client.room
+        room.removeViewer(client)
+        room.connectionCount -= 1
+        if let rider = client.participant, rider.connection === client {
+            rider.connection = nil
+            rider.stale = false
+            broadcast(.leave(p: rider.id, reason: .closed), in: room, now: now)
+        }
+        if room.connectionCount == 0 { room.emptySince = now }
+    }
+
+    // MARK: - Messages
+
+    /// A decoded client message.
+    public func receive(_ id: ClientID, _ message: ClientMessage, now: Int64) {
+        guard let client = clients[id], !client.closing else { return }
+        switch message {
+        case .ping(let pingID, let ct):
+            send(.pong(id: pingID, ct: ct, ht: now), to: client, now: now)
+        case .hello(let profile):
+            guard let rider = client.participant else {
+                return reject(id, ProtocolError(.notAllowed, "a \(client.role.rawValue) cannot send hello"), now: now)
+            }
+            rider.update(with: profile)
+            broadcast(.join(p: rider.id, profile: rider.profile), in: client.room, now: now)
+        case .hr(let sample):
+            guard let rider = client.participant else {
+                return reject(
+                    id, ProtocolError(.notAllowed, "a \(client.role.rawValue) cannot send hr", seq: sample.seq),
+                    now: now)
+            }
+            ingest(sample, from: rider, client: client, now: now)
+        }
+    }
+
+    /// A client message that failed to decode: the client gets an `error`; no state changes.
+    public func reject(_ id: ClientID, _ error: ProtocolError, now: Int64) {
+        guard let client = clients[id], !client.closing else { return }
+        counters.errors += 1
+        send(.error(error), to: client, now: now)
+    }
+
+    private func ingest(_ sample: Sample, from rider: Participant, client: Client, now: Int64) {
+        if rider.accepted.contains(sample.seq) {
+            counters.duplicates += 1
+            return reject(
+                client.id, ProtocolError(.duplicate, "seq \(sample.seq) was already accepted", seq: sample.seq),
+                now: now)
+        }
+        guard rider.bucket.take(now: now) else {
+            counters.rateLimited += 1
+            return reject(
+                client.id,
+                ProtocolError(
+                    .rateLimited, "more than \(config.maxSampleRate) samples per second", seq: sample.seq),
+                now: now)
+        }
+        rider.accepted.insert(sample.seq)
+        rider.clock.observe(ts: sample.ts, arrivalMs: now)
+        counters.received += 1
+        let room = client.room
+        rider.lastActivityMs = now
+        if rider.stale {
+            rider.stale = false
+            broadcast(.live(p: rider.id, since: now), in: room, now: now)
+        }
+        if let released = rider.releasedHighest, sample.seq <= released {
+            // A higher seq already went out: relaying this one would break the order. Late for everyone.
+            counters.arrivedLate += 1
+            let gap = Gap(p: rider.id, fromSeq: sample.seq, toSeq: sample.seq, count: 1, reason: .late)
+            broadcast(.gap(gap), in: room, now: now)
+            return
+        }
+        release(sample, arrivedMs: now, of: rider, in: room, now: now)
+    }
+
+    /// Relays one sample to every viewer of the class: encoded once, shared by every queue.
+    private func release(_ sample: Sample, arrivedMs: Int64, of rider: Participant, in room: ClassRoom, now: Int64) {
+        rider.releasedHighest = sample.seq
+        let pct = Zones.pct(bpm: sample.bpm, hrmax: rider.profile.hrmax)
+        let relayed = RelayedSample(
+            p: rider.id, sample: sample, rts: arrivedMs, pct: pct, zone: pct.map { Zones.zone(pct: $0, table: config.zones) })
+        rider.last = relayed
+        guard !room.viewers.isEmpty else { return }
+        let message = OutboundMessage(sample: relayed, captureHubMs: sample.ts &+ rider.clock.offset)
+        for viewer in room.viewers { enqueue(message, to: viewer, now: now) }
+    }
+
+    // MARK: - Writing
+
+    /// Builds the next frame for a client into `out` (after its current contents) and says its kind; nil
+    /// when the client has nothing left, after which a new `.write` effect is recorded when something comes.
+    public func nextFrame(_ id: ClientID, now: Int64, into out: inout [UInt8]) -> OutboundFrameKind? {
+        guard let client = clients[id] else { return nil }
+        let kind = client.queue.drain(
+            now: now, budgetMs: config.budgetMs, targetBytes: config.frameTargetBytes, into: &out,
+            counters: &counters)
+        if kind == nil { client.writeRequested = false }
+        return kind
+    }
+
+    private func send(_ message: HubMessage, to client: Client, now: Int64) {
+        enqueue(OutboundMessage(control: message), to: client, now: now)
+    }
+
+    private func broadcast(_ message: HubMessage, in room: ClassRoom, now: Int64) {
+        guard !room.viewers.isEmpty else { return }
+        let encoded = OutboundMessage(control: message)
+        for viewer in room.viewers { enqueue(encoded, to: viewer, now: now) }
+    }
+
+    private func enqueue(_ message: OutboundMessage, to client: Client, now: Int64) {
+        guard !client.isVirtual, !client.closing else { return }
+        client.queue.enqueue(message, now: now, counters: &counters)
+        if !client.writeRequested {
+            client.writeRequested = true
+            effects.append(.write(client.id))
+        }
+    }
+
+    // MARK: - Time
+
+    /// Housekeeping; call it every few hundred milliseconds. Marks silent participants `stale`, closes slow
+    /// consumers (4008) and forgets classes empty for longer than `classLingerMs`.
+    public func tick(now: Int64) {
+        for (classID, room) in rooms {
+            if let since = room.emptySince, now - since >= config.classLingerMs {
+                rooms[classID] = nil
+                continue
+            }
+            for rider in room.participants.values where rider.isPresent && !rider.stale {
+                if now - rider.lastActivityMs >= config.staleAfterMs {
+                    rider.stale = true
+                    broadcast(.stale(p: rider.id, since: rider.lastActivityMs), in: room, now: now)
+                }
+            }
+            for viewer in room.viewers where !viewer.closing {
+                if let since = viewer.queue.overflowSince, now - since >= config.slowConsumerMs {
+                    viewer.closing = true
+                    counters.slowConsumerCloses += 1
+                    effects.append(.close(viewer.id, .slowConsumer, flushFirst: false))
+                }
+            }
+        }
+    }
+
+    /// Graceful shutdown: every connection is closed with 1001 after what is queued for it is written.
+    public func closeAll(now: Int64) {
+        for client in clients.values where !client.closing && !client.isVirtual {
+            client.closing = true
+            effects.append(.close(client.id, .goingAway, flushFirst: true))
+        }
+    }
+
+    // MARK: - Introspection
+
+    /// Per class: id, connections, participants present, viewers.
+    public func classSummaries() -> [(id: String, connections: Int, participants: Int, viewers: Int)] {
+        rooms.values.sorted { $0.id < $1.id }.map {
+            ($0.id, $0.connectionCount, $0.participants.values.filter(\.isPresent).count, $0.viewers.count)
+        }
+    }
+
+    private func makeRoom(_ id: String) -> ClassRoom {
+        let room = ClassRoom(id: id)
+        rooms[id] = room
+        return room
+    }
+
+    private func makeParticipant(_ id: String, in room: ClassRoom) -> Participant {
+        let rider = Participant(id: id, maxSampleRate: config.maxSampleRate)
+        room.participants[id] = rider
+        return rider
+    }
+}

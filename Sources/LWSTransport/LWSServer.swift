@@ -248,7 +248,7 @@ public final class LWSServer: @unchecked Sendable {
                 return 0
             case .reject(let response):
                 // A positive return tells lws we answered ourselves and the upgrade must not go on.
-                return respond(wsi, response) ? 1 : -1
+                return respondRaw(wsi, response) ? 1 : -1
             }
 
         case LWS_CALLBACK_ESTABLISHED:
@@ -330,6 +330,23 @@ public final class LWSServer: @unchecked Sendable {
                 (start).update(from: body.baseAddress!, count: body.count)
             }
             return lws_write(wsi, start, response.body.count, LWS_WRITE_HTTP_FINAL) >= 0
+        }
+    }
+
+    /// Writes a whole HTTP/1.1 response in one write. Used to refuse an upgrade: at that point lws has not
+    /// recorded the request's HTTP version and its header helpers would answer "HTTP/1.0", which strict
+    /// WebSocket clients refuse to parse.
+    private func respondRaw(_ wsi: OpaquePointer, _ response: HTTPResponse) -> Bool {
+        let reason = response.status == 400 ? "Bad Request" : response.status == 503 ? "Service Unavailable" : "Error"
+        let head =
+            "HTTP/1.1 \(response.status) \(reason)\r\ncontent-type: \(response.contentType)\r\n"
+            + "content-length: \(response.body.count)\r\nconnection: close\r\n\r\n"
+        var buffer = [UInt8](repeating: 0, count: pre)
+        buffer.append(contentsOf: head.utf8)
+        buffer.append(contentsOf: response.body)
+        let length = buffer.count - pre
+        return buffer.withUnsafeMutableBufferPointer { raw in
+            lws_write(wsi, raw.baseAddress! + pre, length, LWS_WRITE_HTTP_HEADERS) == length
         }
     }
 

@@ -1,0 +1,33 @@
+/// One class session: its participants (present or recently gone) and the connections viewing it.
+final class ClassRoom {
+    let id: String
+    var participants: [String: Participant] = [:]
+    /// Connections that receive the class's samples and presence, in no particular order.
+    private(set) var viewers: [Client] = []
+    /// Every open connection in the class, whatever its role.
+    var connectionCount = 0
+    /// When the last connection left; the class is forgotten `classLingerMs` later.
+    var emptySince: Int64?
+
+    init(id: String) { self.id = id }
+
+    func addViewer(_ client: Client) {
+        client.viewerIndex = viewers.count
+        viewers.append(client)
+    }
+
+    func removeViewer(_ client: Client) {
+        guard let index = client.viewerIndex else { return }
+        let last = viewers.removeLast()
+        if last !== client {
+            viewers[index] = last
+            last.viewerIndex = index
+        }
+        client.viewerIndex = nil
+    }
+
+    /// Participants with an open connection, sorted by id.
+    var presentParticipants: [Participant] {
+        participants.values.filter(\.isPresent).sorted { $0.id < $1.id }
+    }
+}

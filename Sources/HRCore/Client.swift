@@ -1,0 +1,30 @@
+import HRProtocol
+
+/// One connection as the relay sees it: who it is, what it views, and what it has not been sent yet.
+final class Client {
+    let id: ClientID
+    let role: Role
+    unowned let room: ClassRoom
+    /// The participant this connection publishes for (publishers and participants).
+    let participant: Participant?
+    var queue: SendQueue
+    /// A demo rider inside the hub: nothing is ever sent to it.
+    let isVirtual: Bool
+    /// Whether the transport was already asked for a write that has not yet found the queue empty.
+    var writeRequested = false
+    /// A close was requested; nothing more is queued.
+    var closing = false
+    /// Position in `room.viewers`, for O(1) removal; nil when not viewing.
+    var viewerIndex: Int?
+
+    init(
+        id: ClientID, role: Role, room: ClassRoom, participant: Participant?, queue: SendQueue, isVirtual: Bool
+    ) {
+        self.id = id
+        self.role = role
+        self.room = room
+        self.participant = participant
+        self.queue = queue
+        self.isVirtual = isVirtual
+    }
+}

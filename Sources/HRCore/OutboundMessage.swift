@@ -1,0 +1,47 @@
+import HRProtocol
+
+/// One hub message, encoded once and shared by every client it goes to.
+///
+/// A relayed sample is encoded to JSON when it is released and to binary the first time a binary client
+/// needs it; after that each subscriber's queue holds only a reference. Single-threaded (the relay's thread).
+public final class OutboundMessage {
+    /// The message's JSON object (no brackets), ready to be placed in a frame.
+    public let json: [UInt8]
+    /// The relayed sample, for samples; nil for control messages.
+    public let sample: RelayedSample?
+    /// The sample's capture time on the hub's clock (`ts` + the device's learnt offset), for the budget.
+    public let captureHubMs: Int64
+
+    private var binaryCache: [UInt8]?
+
+    /// A control message (welcome, gap, pong, …).
+    public init(control message: HubMessage) {
+        var bytes: [UInt8] = []
+        HubFrameEncoder.appendJSON(message, to: &bytes)
+        json = bytes
+        sample = nil
+        captureHubMs = 0
+    }
+
+    /// A relayed sample.
+    public init(sample: RelayedSample, captureHubMs: Int64) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(128)
+        HubFrameEncoder.appendJSON(.hr(sample), to: &bytes)
+        json = bytes
+        self.sample = sample
+        self.captureHubMs = captureHubMs
+    }
+
+    /// The binary encoding of a sample (computed once, on first use).
+    public var binary: [UInt8] {
+        if let binaryCache { return binaryCache }
+        var bytes: [UInt8] = []
+        if let sample { HubFrameEncoder.appendBinary(sample, to: &bytes) }
+        binaryCache = bytes
+        return bytes
+    }
+
+    /// Whether this is a relayed sample (droppable) rather than a control message (never dropped).
+    public var isSample: Bool { sample != nil }
+}

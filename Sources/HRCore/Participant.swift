@@ -1,0 +1,39 @@
+import HRProtocol
+
+/// One rider in a class and the state of their device's stream. Outlives the device's connections, so
+/// `last_seq` and duplicate detection survive reconnects for as long as the class is remembered.
+final class Participant {
+    let id: String
+    var profile = Profile()
+    /// Seqs accepted so far (duplicate detection and `welcome.last_seq`).
+    var accepted = SeqWindow()
+    /// Highest seq released to viewers; an accepted seq at or below it arrived too late to relay.
+    var releasedHighest: UInt32?
+    /// The newest relayed sample, for snapshots.
+    var last: RelayedSample?
+    /// Hub time of the last sample, or of the connection when none came since.
+    var lastActivityMs: Int64 = 0
+    /// Whether viewers were told `stale` and not yet `live`.
+    var stale = false
+    /// The device's connection; nil while the participant is away.
+    var connection: Client?
+    var clock = ClockOffsetEstimator()
+    var bucket: TokenBucket
+
+    init(id: String, maxSampleRate: Double) {
+        self.id = id
+        // The bucket holds a minute's worth so a device can replay its offline buffer at once.
+        bucket = TokenBucket(rate: maxSampleRate, capacity: maxSampleRate * 60)
+    }
+
+    var isPresent: Bool { connection != nil }
+
+    /// Applies a `hello`: fields present replace the old ones, absent fields are kept.
+    func update(with hello: Profile) {
+        if let name = hello.name { profile.name = name }
+        if let hrmax = hello.hrmax { profile.hrmax = hrmax }
+        if let hrrest = hello.hrrest { profile.hrrest = hrrest }
+    }
+
+    var snapshotEntry: SnapshotEntry { SnapshotEntry(p: id, profile: profile, last: last) }
+}

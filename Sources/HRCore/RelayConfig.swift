@@ -1,0 +1,26 @@
+import HRProtocol
+
+/// Everything the relay's behaviour depends on. Defaults are PROTOCOL.md's.
+public struct RelayConfig: Sendable {
+    /// Latency budget per class: a sample older than this when it would go into a frame is not sent live.
+    public var budgetMs: Int64 = 800
+    /// Bounds of each client's send queue.
+    public var queueLimits = SendQueue.Limits()
+    /// A queue that stays full this long closes its client with 4008.
+    public var slowConsumerMs: Int64 = 10_000
+    /// No sample for this long on an open socket marks a participant `stale`.
+    public var staleAfterMs: Int64 = 3_000
+    /// Token-bucket refill rate per participant, samples per second; the bucket holds 60 s worth.
+    public var maxSampleRate: Double = 10
+    /// A class with no connection left is forgotten after this long (with every participant's `last_seq`).
+    public var classLingerMs: Int64 = 60_000
+    /// Whether the per-participant jitter buffer paces releases; off releases samples on arrival.
+    public var jitterBuffer: Bool = true
+    /// Heart-rate zone boundaries (% of HRmax where zones 2…5 begin).
+    public var zones = ZoneTable.standard
+    /// A frame stops growing once it holds this many payload bytes; the rest goes in the next write, so
+    /// little sits in the transport where drop-oldest and the budget cannot reach it.
+    public var frameTargetBytes: Int = 16 * 1024
+
+    public init() {}
+}

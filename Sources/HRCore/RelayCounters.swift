@@ -1,0 +1,37 @@
+import HRProtocol
+
+/// Every outcome of every sample, counted in one place (the hub exports these as metrics).
+public struct RelayCounters: Sendable, Equatable {
+    /// Samples accepted from devices.
+    public var received = 0
+    /// Sample deliveries put into frames (one per sample per client).
+    public var delivered = 0
+    /// Client samples refused as duplicates (seq already accepted).
+    public var duplicates = 0
+    /// Client samples refused by the rate limit.
+    public var rateLimited = 0
+    /// Client samples that arrived after a higher seq was released (never relayed: late for everyone).
+    public var arrivedLate = 0
+    /// Deliveries dropped by a full queue.
+    public var droppedBackpressure = 0
+    /// Deliveries dropped because the sample was older than the budget when its frame was built.
+    public var droppedLate = 0
+    /// Deliveries replaced by a newer sample in `latest` mode.
+    public var droppedConflated = 0
+    /// Client messages rejected with an `error` (any code).
+    public var errors = 0
+    /// Connections closed as slow consumers (4008).
+    public var slowConsumerCloses = 0
+    /// Connections replaced by a newer one for the same participant (4009).
+    public var takeovers = 0
+
+    public init() {}
+
+    mutating func record(drop reason: GapReason) {
+        switch reason {
+        case .backpressure: droppedBackpressure += 1
+        case .late: droppedLate += 1
+        case .conflated: droppedConflated += 1
+        }
+    }
+}

@@ -1,0 +1,237 @@
+import DequeModule
+import HRProtocol
+
+/// One client's bounded queue of outgoing messages, and the frames drained from it.
+///
+/// - `all` mode keeps every sample in order and drops the oldest samples when the queue is over its bounds.
+/// - `latest` mode keeps at most one pending sample per participant: a newer one replaces it in place and
+///   takes over its RR intervals.
+/// Control messages (welcome, join, gap, …) are never dropped. Every dropped sample is named in a `gap`,
+/// which goes out at the front of the next frame. A sample older than the budget when its frame is built is
+/// dropped as `late` instead of sent.
+public struct SendQueue {
+    /// Bounds of one queue. Both count everything the hub holds for the client.
+    public struct Limits: Sendable, Equatable {
+        /// Most messages queued (samples and control messages).
+        public var maxMessages: Int = 1024
+        /// Most encoded bytes queued.
+        public var maxBytes: Int = 262_144
+
+        public init(maxMessages: Int = 1024, maxBytes: Int = 262_144) {
+            self.maxMessages = maxMessages
+            self.maxBytes = maxBytes
+        }
+    }
+
+    /// What `enqueue` did, so callers and tests can see backpressure instead of guessing.
+    public enum EnqueueResult: Equatable, Sendable {
+        /// Queued; nothing lost.
+        case queued
+        /// Queued after dropping this many of the oldest samples (named in gaps).
+        case droppedOldest(Int)
+        /// Replaced a pending sample of the same participant (`latest` mode; named in a gap).
+        case conflated
+    }
+
+    public let mode: DeliveryMode
+    public let format: WireFormat
+    public let limits: Limits
+
+    /// Queued messages, oldest first.
+    private var items: Deque<OutboundMessage> = []
+    /// Items ever removed from the front; `absolute index − removed` is an item's current offset.
+    private var removed = 0
+    /// `latest` mode: the absolute index of each participant's pending sample.
+    private var latestSlot: [String: Int] = [:]
+    /// Gaps not yet sent, in the order they arose.
+    private var pendingGaps: [Gap] = []
+    /// Per (participant, reason), the index in `pendingGaps` of a gap that a further drop may extend.
+    /// Cleared for a participant as soon as one of its samples is delivered, so a gap never spans a delivery.
+    private var openGaps: [GapKey: Int] = [:]
+    /// Encoded bytes queued.
+    public private(set) var bytes = 0
+    /// When the queue first had to drop for room and has not drained back to half its bounds since.
+    public private(set) var overflowSince: Int64?
+
+    private struct GapKey: Hashable {
+        var participant: String
+        var reason: GapReason
+    }
+
+    public init(mode: DeliveryMode, format: WireFormat, limits: Limits) {
+        self.mode = mode
+        self.format = format
+        self.limits = limits
+    }
+
+    /// Messages queued (gaps not included).
+    public var count: Int { items.count }
+    /// Whether there is anything to write.
+    public var isEmpty: Bool { items.isEmpty && pendingGaps.isEmpty }
+
+    private func size(of message: OutboundMessage) -> Int {
+        format == .binary && message.isSample ? message.binary.count : message.json.count
+    }
+
+    /// Queues a message. Never blocks and never fails: over the bounds, the oldest samples go.
+    @discardableResult
+    public mutating func enqueue(_ message: OutboundMessage, now: Int64, counters: inout RelayCounters)
+        -> EnqueueResult
+    {
+        if mode == .latest, let sample = message.sample, let slot = latestSlot[sample.p] {
+            let offset = slot - removed
+            let older = items[offset]
+            let merged = Self.conflate(older: older, newer: message)
+            bytes += size(of: merged) - size(of: older)
+            items[offset] = merged
+            if let dropped = older.sample { recordGap(dropped, reason: .conflated, counters: &counters) }
+            return .conflated
+        }
+        if let sample = message.sample, mode == .latest {
+            latestSlot[sample.p] = removed + items.count
+        }
+        items.append(message)
+        bytes += size(of: message)
+        var dropped = 0
+        while items.count > limits.maxMessages || bytes > limits.maxBytes {
+            guard dropOldestSample(counters: &counters) else { break }
+            dropped += 1
+        }
+        if dropped > 0 {
+            if overflowSince == nil { overflowSince = now }
+            return .droppedOldest(dropped)
+        }
+        return .queued
+    }
+
+    /// Builds the next frame's payload into `out` (after whatever `out` already holds) and says its kind, or
+    /// returns nil (leaving `out` as it was) when nothing is left to send.
+    public mutating func drain(
+        now: Int64, budgetMs: Int64, targetBytes: Int, into out: inout [UInt8], counters: inout RelayCounters
+    ) -> OutboundFrameKind? {
+        defer {
+            if overflowSince != nil, items.count <= limits.maxMessages / 2, bytes <= limits.maxBytes / 2 {
+                overflowSince = nil
+            }
+        }
+        if format == .binary, pendingGaps.isEmpty, let first = items.first, first.isSample {
+            return drainBinary(now: now, budgetMs: budgetMs, targetBytes: targetBytes, into: &out, counters: &counters)
+        }
+        let start = out.count
+        out.append(UInt8(ascii: "["))
+        var first = true
+        func append(_ json: [UInt8], to out: inout [UInt8]) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            out.append(contentsOf: json)
+        }
+        func appendGaps(_ out: inout [UInt8]) {
+            for gap in pendingGaps {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                HubFrameEncoder.appendJSON(.gap(gap), to: &out)
+            }
+            pendingGaps.removeAll(keepingCapacity: true)
+            openGaps.removeAll(keepingCapacity: true)
+        }
+        appendGaps(&out)
+        while let message = items.first, out.count - start < targetBytes {
+            if message.isSample && format == .binary { break }
+            popFront()
+            if let sample = message.sample {
+                if now - message.captureHubMs > budgetMs {
+                    recordGap(sample, reason: .late, counters: &counters)
+                    continue
+                }
+                delivered(sample, counters: &counters)
+            }
+            append(message.json, to: &out)
+        }
+        appendGaps(&out)  // the late drops found while building this frame
+        if first {
+            out.removeSubrange(start...)
+            return nil
+        }
+        out.append(UInt8(ascii: "]"))
+        return .text
+    }
+
+    private mutating func drainBinary(
+        now: Int64, budgetMs: Int64, targetBytes: Int, into out: inout [UInt8], counters: inout RelayCounters
+    ) -> OutboundFrameKind? {
+        let start = out.count
+        while let message = items.first, let sample = message.sample, out.count - start < targetBytes {
+            popFront()
+            if now - message.captureHubMs > budgetMs {
+                recordGap(sample, reason: .late, counters: &counters)
+                continue
+            }
+            delivered(sample, counters: &counters)
+            out.append(contentsOf: message.binary)
+        }
+        if out.count == start {
+            // Everything was late: the gaps go out as a text frame instead.
+            return drain(now: now, budgetMs: budgetMs, targetBytes: targetBytes, into: &out, counters: &counters)
+        }
+        return .binary
+    }
+
+    private mutating func popFront() {
+        let message = items.removeFirst()
+        removed += 1
+        bytes -= size(of: message)
+        if mode == .latest, let sample = message.sample { latestSlot[sample.p] = nil }
+    }
+
+    private mutating func delivered(_ sample: RelayedSample, counters: inout RelayCounters) {
+        counters.delivered += 1
+        if !openGaps.isEmpty {
+            openGaps[GapKey(participant: sample.p, reason: .backpressure)] = nil
+            openGaps[GapKey(participant: sample.p, reason: .late)] = nil
+            openGaps[GapKey(participant: sample.p, reason: .conflated)] = nil
+        }
+    }
+
+    /// Drops the oldest queued sample. Returns false when only control messages are left.
+    private mutating func dropOldestSample(counters: inout RelayCounters) -> Bool {
+        guard let offset = items.firstIndex(where: { $0.isSample }) else { return false }
+        let message = offset == items.startIndex ? items.first! : items[offset]
+        if offset == items.startIndex {
+            popFront()
+        } else {
+            // A control message sits in front: remove from the middle and renumber the latest-mode slots
+            // behind it (rare: control messages are few and small).
+            items.remove(at: offset)
+            bytes -= size(of: message)
+            if mode == .latest {
+                let absolute = removed + offset
+                latestSlot = latestSlot.compactMapValues { $0 == absolute ? nil : ($0 > absolute ? $0 - 1 : $0) }
+            }
+        }
+        if let sample = message.sample { recordGap(sample, reason: .backpressure, counters: &counters) }
+        return true
+    }
+
+    /// Names a dropped sample in a pending gap, extending the participant's open gap for the same reason.
+    private mutating func recordGap(_ sample: RelayedSample, reason: GapReason, counters: inout RelayCounters) {
+        counters.record(drop: reason)
+        let seq = sample.sample.seq
+        let key = GapKey(participant: sample.p, reason: reason)
+        if let index = openGaps[key], pendingGaps[index].toSeq < seq {
+            pendingGaps[index].toSeq = seq
+            pendingGaps[index].count += 1
+            return
+        }
+        openGaps[key] = pendingGaps.count
+        pendingGaps.append(Gap(p: sample.p, fromSeq: seq, toSeq: seq, count: 1, reason: reason))
+    }
+
+    /// The newer sample carrying the RR intervals of the one it replaces (at most 64, the newest kept).
+    static func conflate(older: OutboundMessage, newer: OutboundMessage) -> OutboundMessage {
+        guard let old = older.sample, var merged = newer.sample, !old.sample.rr.isEmpty else { return newer }
+        var rr = old.sample.rr + merged.sample.rr
+        if rr.count > 64 { rr.removeFirst(rr.count - 64) }
+        merged.sample.rr = rr
+        return OutboundMessage(sample: merged, captureHubMs: newer.captureHubMs)
+    }
+}

@@ -1,0 +1,25 @@
+/// A token bucket: `rate` tokens per second, holding at most `capacity`. Time is passed in (ms).
+public struct TokenBucket: Sendable, Equatable {
+    public let rate: Double
+    public let capacity: Double
+    public private(set) var tokens: Double
+    private var updatedMs: Int64?
+
+    /// A full bucket.
+    public init(rate: Double, capacity: Double) {
+        self.rate = rate
+        self.capacity = capacity
+        self.tokens = capacity
+    }
+
+    /// Takes one token if there is one.
+    public mutating func take(now: Int64) -> Bool {
+        if let updatedMs, now > updatedMs {
+            tokens = min(capacity, tokens + Double(now - updatedMs) * rate / 1000)
+        }
+        updatedMs = max(updatedMs ?? now, now)
+        guard tokens >= 1 else { return false }
+        tokens -= 1
+        return true
+    }
+}

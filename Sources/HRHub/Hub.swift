@@ -1,0 +1,164 @@
+import Foundation
+import HRCore
+import HRProtocol
+import LWSTransport
+import Logging
+
+/// Wires the pure relay to the libwebsockets server: decodes frames, feeds the relay, carries out its
+/// effects, answers HTTP, runs the housekeeping timer, the demo class and the graceful drain.
+///
+/// Threading: everything runs on the server's service thread (delegate callbacks and posted jobs), so the
+/// relay needs no locks. `@unchecked Sendable` only lets signal handlers capture it to `post` work.
+final class Hub: LWSServerDelegate, @unchecked Sendable {
+    struct Settings {
+        var relay = RelayConfig()
+        /// Longest a graceful drain may take before the hub exits anyway.
+        var drainTimeoutMs: Int64 = 2_000
+        /// Housekeeping period (stale detection, slow consumers, class expiry, demo riders).
+        var tickMs: Int64 = 100
+    }
+
+    let server: LWSServer
+    let relay: Relay
+    let settings: Settings
+    private let logger: Logger
+    private var demo: DemoClass?
+    private var drainDeadline: Int64?
+
+    init(server: LWSServer, settings: Settings, logger: Logger) {
+        self.server = server
+        self.settings = settings
+        self.relay = Relay(config: settings.relay)
+        self.logger = logger
+    }
+
+    /// Starts the housekeeping timer and, when asked, the demo class. Service thread (before `run`).
+    func start(demoRiders: Int?) {
+        if let riders = demoRiders {
+            let demo = DemoClass(riders: riders, seed: 2026, startMs: HubClock.nowMs())
+            demo.start(in: relay, now: HubClock.nowMs())
+            self.demo = demo
+            applyEffects()
+        }
+        server.scheduleTick(inMicroseconds: settings.tickMs * 1000)
+    }
+
+    /// SIGTERM / SIGINT: refuse new connections, flush and close every client with 1001, then stop.
+    func beginDrain() {
+        guard drainDeadline == nil else { return }
+        let now = HubClock.nowMs()
+        logger.notice("draining: closing \(server.connectionCount) connections with 1001")
+        drainDeadline = now + settings.drainTimeoutMs
+        relay.closeAll(now: now)
+        applyEffects()
+        finishDrainIfDone(now: now)
+        server.scheduleTick(inMicroseconds: 10_000)
+    }
+
+    var isDraining: Bool { drainDeadline != nil }
+
+    private func finishDrainIfDone(now: Int64) {
+        guard let deadline = drainDeadline else { return }
+        if server.connectionCount == 0 || now >= deadline {
+            if server.connectionCount > 0 {
+                logger.warning("drain timeout: \(server.connectionCount) connections still open")
+            }
+            server.stop()
+        }
+    }
+
+    private func applyEffects() {
+        for effect in relay.takeEffects() {
+            switch effect {
+            case .write(let id):
+                server.requestWrite(ConnectionID(id.rawValue))
+            case .close(let id, let code, let flushFirst):
+                server.close(ConnectionID(id.rawValue), code: code.rawValue, reason: code.reason, flushFirst: flushFirst)
+            }
+        }
+    }
+
+    // MARK: - LWSServerDelegate
+
+    func serverHandleHTTP(_ request: HTTPRequestHead) -> HTTPResponse {
+        switch request.path {
+        case "/healthz":
+            return isDraining ? .text(503, "draining") : .text(200, "ok")
+        default:
+            if request.path.hasPrefix("/v1/classes/") && request.path.hasSuffix("/ws") {
+                return .text(426, "WebSocket upgrade required")
+            }
+            return .text(404, "not found: \(request.path)")
+        }
+    }
+
+    func serverShouldUpgrade(_ request: HTTPRequestHead) -> UpgradeDecision {
+        if isDraining { return .reject(.text(503, "hub shutting down")) }
+        do {
+            _ = try ConnectRequest.parse(path: request.path, query: request.query)
+        } catch {
+            return .reject(.text(400, error.reason))
+        }
+        if ConnectRequest.selectSubprotocol(offered: request.subprotocols) == nil {
+            let offered = request.subprotocols.joined(separator: ", ")
+            return .reject(
+                .text(400, "no supported subprotocol in '\(offered)': expected hrhub.v1.json or hrhub.v1.bin"))
+        }
+        return .accept
+    }
+
+    func serverConnectionOpened(_ id: ConnectionID, request: HTTPRequestHead, subprotocol: String) {
+        let format = WireFormat(rawValue: subprotocol) ?? .json
+        relay.open(ClientID(id.rawValue), path: request.path, query: request.query, format: format, now: HubClock.nowMs())
+        applyEffects()
+    }
+
+    func serverReceived(_ id: ConnectionID, message: UnsafeRawBufferPointer, kind: FrameKind) {
+        let client = ClientID(id.rawValue)
+        let now = HubClock.nowMs()
+        do throws(ProtocolError) {
+            switch kind {
+            case .text: relay.receive(client, try ClientFrameDecoder.decodeJSON(message), now: now)
+            case .binary: relay.receive(client, .hr(try ClientFrameDecoder.decodeBinary(message)), now: now)
+            }
+        } catch {
+            relay.reject(client, error, now: now)
+        }
+        applyEffects()
+    }
+
+    func serverNextFrame(_ id: ConnectionID, into frame: inout [UInt8]) -> FrameKind? {
+        let kind = relay.nextFrame(ClientID(id.rawValue), now: HubClock.nowMs(), into: &frame)
+        applyEffects()
+        switch kind {
+        case .text: return .text
+        case .binary: return .binary
+        case nil: return nil
+        }
+    }
+
+    func serverConnectionClosed(_ id: ConnectionID) {
+        let now = HubClock.nowMs()
+        relay.closed(ClientID(id.rawValue), now: now)
+        applyEffects()
+        finishDrainIfDone(now: now)
+    }
+
+    func serverTick() {
+        let now = HubClock.nowMs()
+        demo?.advance(in: relay, now: now)
+        relay.tick(now: now)
+        applyEffects()
+        finishDrainIfDone(now: now)
+        server.scheduleTick(inMicroseconds: (isDraining ? 10 : settings.tickMs) * 1000)
+    }
+}
+
+/// The hub's clock: Unix milliseconds, read once per event and handed to the relay.
+enum HubClock {
+    static func nowMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+}
