@@ -28,7 +28,11 @@ let package = Package(
         // The relay's logic as plain, deterministic state. Time comes in as a parameter.
         .target(
             name: "HRCore",
-            dependencies: ["HRProtocol", .product(name: "DequeModule", package: "swift-collections")]
+            dependencies: [
+                "HRProtocol",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ]
         ),
         // Realistic heart-rate traces, shared by the hub's demo class and the probe.
         .target(name: "HRSimulation", dependencies: ["HRProtocol"]),

@@ -19,9 +19,13 @@ final class Participant {
     var connection: Client?
     var clock = ClockOffsetEstimator()
     var bucket: TokenBucket
+    var jitter: JitterBuffer
+    /// The release time of this participant's entry in the relay's wake-up heap, if it has one pending.
+    var scheduledWakeMs: Int64?
 
-    init(id: String, maxSampleRate: Double) {
+    init(id: String, maxSampleRate: Double, jitter: JitterBuffer.Settings) {
         self.id = id
+        self.jitter = JitterBuffer(settings: jitter)
         // The bucket holds a minute's worth so a device can replay its offline buffer at once.
         bucket = TokenBucket(rate: maxSampleRate, capacity: maxSampleRate * 60)
     }

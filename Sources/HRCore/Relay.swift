@@ -1,3 +1,4 @@
+import HeapModule
 import HRProtocol
 
 /// What the transport must do after the relay handled an event.
@@ -23,6 +24,18 @@ public final class Relay {
     private var rooms: [String: ClassRoom] = [:]
     private var clients: [ClientID: Client] = [:]
     private var effects: [RelayEffect] = []
+    /// When held samples come due, earliest first; entries whose participant moved on are skipped.
+    private var wakeups = Heap<Wakeup>()
+    private var nextHousekeepingMs: Int64 = .min
+
+    private struct Wakeup: Comparable {
+        let atMs: Int64
+        let room: ClassRoom
+        let rider: Participant
+
+        static func < (a: Wakeup, b: Wakeup) -> Bool { a.atMs < b.atMs }
+        static func == (a: Wakeup, b: Wakeup) -> Bool { a.atMs == b.atMs && a.rider === b.rider }
+    }
 
     public init(config: RelayConfig = RelayConfig()) {
         self.config = config
@@ -173,18 +186,43 @@ public final class Relay {
             broadcast(.gap(gap), in: room, now: now)
             return
         }
-        release(sample, arrivedMs: now, of: rider, in: room, now: now)
+        rider.jitter.insert(sample, arrivalMs: now, offsetMs: rider.clock.offset)
+        releaseDue(rider, in: room, now: now)
+    }
+
+    /// Releases what the participant's jitter buffer has due, and books a wake-up for what it still holds.
+    private func releaseDue(_ rider: Participant, in room: ClassRoom, now: Int64) {
+        for held in rider.jitter.releaseDue(now: now) {
+            release(held.sample, arrivedMs: held.arrivalMs, of: rider, in: room, now: now)
+        }
+        guard let next = rider.jitter.nextReleaseMs else { return }
+        if let booked = rider.scheduledWakeMs, booked <= next, booked > now { return }
+        rider.scheduledWakeMs = next
+        wakeups.insert(Wakeup(atMs: next, room: room, rider: rider))
+    }
+
+    /// When `tick` next has work: a held sample coming due or housekeeping.
+    public var nextWakeMs: Int64 {
+        min(wakeups.min?.atMs ?? .max, nextHousekeepingMs)
     }
 
     /// Relays one sample to every viewer of the class: encoded once, shared by every queue.
     private func release(_ sample: Sample, arrivedMs: Int64, of rider: Participant, in room: ClassRoom, now: Int64) {
         rider.releasedHighest = sample.seq
+        let captureHubMs = sample.ts &+ rider.clock.offset
+        if now - captureHubMs > config.budgetMs {
+            // Already older than the budget (a burst after a stall): named as late, never shown as live.
+            counters.arrivedLate += 1
+            let gap = Gap(p: rider.id, fromSeq: sample.seq, toSeq: sample.seq, count: 1, reason: .late)
+            broadcast(.gap(gap), in: room, now: now)
+            return
+        }
         let pct = Zones.pct(bpm: sample.bpm, hrmax: rider.profile.hrmax)
         let relayed = RelayedSample(
             p: rider.id, sample: sample, rts: arrivedMs, pct: pct, zone: pct.map { Zones.zone(pct: $0, table: config.zones) })
         rider.last = relayed
         guard !room.viewers.isEmpty else { return }
-        let message = OutboundMessage(sample: relayed, captureHubMs: sample.ts &+ rider.clock.offset)
+        let message = OutboundMessage(sample: relayed, captureHubMs: captureHubMs)
         for viewer in room.viewers { enqueue(message, to: viewer, now: now) }
     }
 
@@ -222,9 +260,18 @@ public final class Relay {
 
     // MARK: - Time
 
-    /// Housekeeping; call it every few hundred milliseconds. Marks silent participants `stale`, closes slow
-    /// consumers (4008) and forgets classes empty for longer than `classLingerMs`.
+    /// Releases held samples that came due and, every `housekeepingMs`, marks silent participants `stale`,
+    /// closes slow consumers (4008) and forgets classes empty for longer than `classLingerMs`. Call it at
+    /// `nextWakeMs` (calling it more often is harmless).
     public func tick(now: Int64) {
+        while let first = wakeups.min, first.atMs <= now {
+            let wakeup = wakeups.removeMin()
+            guard wakeup.rider.scheduledWakeMs == wakeup.atMs, rooms[wakeup.room.id] === wakeup.room else { continue }
+            wakeup.rider.scheduledWakeMs = nil
+            releaseDue(wakeup.rider, in: wakeup.room, now: now)
+        }
+        guard now >= nextHousekeepingMs else { return }
+        nextHousekeepingMs = now + config.housekeepingMs
         for (classID, room) in rooms {
             if let since = room.emptySince, now - since >= config.classLingerMs {
                 rooms[classID] = nil
@@ -270,7 +317,7 @@ public final class Relay {
     }
 
     private func makeParticipant(_ id: String, in room: ClassRoom) -> Participant {
-        let rider = Participant(id: id, maxSampleRate: config.maxSampleRate)
+        let rider = Participant(id: id, maxSampleRate: config.maxSampleRate, jitter: config.jitterSettings)
         room.participants[id] = rider
         return rider
     }

@@ -16,6 +16,8 @@ public struct RelayConfig: Sendable {
     public var classLingerMs: Int64 = 60_000
     /// Whether the per-participant jitter buffer paces releases; off releases samples on arrival.
     public var jitterBuffer: Bool = true
+    /// How often `tick` does its housekeeping (stale, slow consumers, class expiry).
+    public var housekeepingMs: Int64 = 100
     /// Heart-rate zone boundaries (% of HRmax where zones 2…5 begin).
     public var zones = ZoneTable.standard
     /// A frame stops growing once it holds this many payload bytes; the rest goes in the next write, so
@@ -23,4 +25,9 @@ public struct RelayConfig: Sendable {
     public var frameTargetBytes: Int = 16 * 1024
 
     public init() {}
+
+    /// The jitter buffer's settings: on or off, its delay capped at half the budget.
+    var jitterSettings: JitterBuffer.Settings {
+        JitterBuffer.Settings(enabled: jitterBuffer, maxDelayMs: budgetMs / 2)
+    }
 }

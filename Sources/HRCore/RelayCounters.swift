@@ -10,7 +10,8 @@ public struct RelayCounters: Sendable, Equatable {
     public var duplicates = 0
     /// Client samples refused by the rate limit.
     public var rateLimited = 0
-    /// Client samples that arrived after a higher seq was released (never relayed: late for everyone).
+    /// Accepted samples never relayed because they came too late for everyone: after a higher seq was
+    /// released, or already older than the budget when due.
     public var arrivedLate = 0
     /// Deliveries dropped by a full queue.
     public var droppedBackpressure = 0

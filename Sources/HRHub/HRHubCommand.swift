@@ -53,6 +53,9 @@ struct HRHubCommand: ParsableCommand {
     @Option(help: "Samples per second per participant (token bucket holding 60 s worth).")
     var maxSampleRate: Double = 10
 
+    @Option(help: "Per-participant jitter buffer: on (adaptive playout delay, at most half the budget) or off.")
+    var jitter: Toggle = .on
+
     @Option(help: "Longest graceful drain on SIGTERM, in ms.")
     var drainTimeout: Int = 2_000
 
@@ -104,6 +107,7 @@ struct HRHubCommand: ParsableCommand {
         settings.relay.slowConsumerMs = Int64(slowConsumerMs)
         settings.relay.staleAfterMs = Int64(staleAfterMs)
         settings.relay.maxSampleRate = maxSampleRate
+        settings.relay.jitterBuffer = jitter == .on
         settings.drainTimeoutMs = Int64(drainTimeout)
         let hub = Hub(server: server, settings: settings, logger: logger)
         server.delegate = hub
@@ -128,4 +132,9 @@ struct HRHubCommand: ParsableCommand {
         signals.forEach { $0.cancel() }
         logger.info("stopped")
     }
+}
+
+/// An on/off switch as a flag value (`--jitter off`).
+enum Toggle: String, ExpressibleByArgument, CaseIterable {
+    case on, off
 }

@@ -14,8 +14,6 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
         var relay = RelayConfig()
         /// Longest a graceful drain may take before the hub exits anyway.
         var drainTimeoutMs: Int64 = 2_000
-        /// Housekeeping period (stale detection, slow consumers, class expiry, demo riders).
-        var tickMs: Int64 = 100
     }
 
     let server: LWSServer
@@ -24,6 +22,8 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
     private let logger: Logger
     private var demo: DemoClass?
     private var drainDeadline: Int64?
+    /// When the timer is set to fire; `.max` when it is not set.
+    private var timerAtMs: Int64 = .max
 
     init(server: LWSServer, settings: Settings, logger: Logger) {
         self.server = server
@@ -40,7 +40,7 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
             self.demo = demo
             applyEffects()
         }
-        server.scheduleTick(inMicroseconds: settings.tickMs * 1000)
+        rescheduleTimer(now: HubClock.nowMs())
     }
 
     /// SIGTERM / SIGINT: refuse new connections, flush and close every client with 1001, then stop.
@@ -52,7 +52,6 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
         relay.closeAll(now: now)
         applyEffects()
         finishDrainIfDone(now: now)
-        server.scheduleTick(inMicroseconds: 10_000)
     }
 
     var isDraining: Bool { drainDeadline != nil }
@@ -67,7 +66,9 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
         }
     }
 
-    private func applyEffects() {
+    /// Carries out what the relay asked for, then makes sure the timer fires when the relay next has work
+    /// (a held sample coming due, or housekeeping).
+    private func applyEffects(now: Int64 = HubClock.nowMs()) {
         for effect in relay.takeEffects() {
             switch effect {
             case .write(let id):
@@ -76,6 +77,14 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
                 server.close(ConnectionID(id.rawValue), code: code.rawValue, reason: code.reason, flushFirst: flushFirst)
             }
         }
+        rescheduleTimer(now: now)
+    }
+
+    private func rescheduleTimer(now: Int64) {
+        let next = max(relay.nextWakeMs, now + 1)
+        guard next < timerAtMs else { return }
+        timerAtMs = next
+        server.scheduleTick(inMicroseconds: (next - now) * 1000)
     }
 
     // MARK: - LWSServerDelegate
@@ -146,11 +155,11 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
 
     func serverTick() {
         let now = HubClock.nowMs()
+        timerAtMs = .max
         demo?.advance(in: relay, now: now)
         relay.tick(now: now)
-        applyEffects()
+        applyEffects(now: now)
         finishDrainIfDone(now: now)
-        server.scheduleTick(inMicroseconds: (isDraining ? 10 : settings.tickMs) * 1000)
     }
 }
 
