@@ -114,9 +114,14 @@ public enum HubFrameDecoder {
 /// Every field name a hub message may carry.
 private enum HubKey: String, CodingKey {
     case t, p, name, hrmax, hrrest, last, participants, reason, since, code, msg, id, ct, ht
-    case classID = "class", role, participant, mode, budgetMs = "budget_ms", lastSeq = "last_seq"
+    case classID = "class"
+    case role, participant, mode
+    case budgetMs = "budget_ms"
+    case lastSeq = "last_seq"
     case seq, ts, rts, bpm, rr, contact, ee, pct, zone
-    case fromSeq = "from_seq", toSeq = "to_seq", count
+    case fromSeq = "from_seq"
+    case toSeq = "to_seq"
+    case count
 }
 
 /// One hub message object; reads `t`, then the fields of that type.

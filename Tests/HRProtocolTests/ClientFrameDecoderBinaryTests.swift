@@ -33,14 +33,18 @@ struct ClientFrameDecoderBinaryTests {
     }
 
     @Test func encoderOutputIsExact() {
-        let sample = Sample(seq: 0x0403_0201, ts: 0x0C0B_0A09_0807_0605, bpm: 142, rr: [0x0201, 0x0403], contact: true,
+        let sample = Sample(
+            seq: 0x0403_0201, ts: 0x0C0B_0A09_0807_0605, bpm: 142, rr: [0x0201, 0x0403], contact: true,
             ee: 0x0605)
         #expect(
             ClientFrameEncoder.binary(sample) == [
                 0x01, 0b1111, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B, 0x0C, 142, 2,
                 0x05, 0x06, 0x01, 0x02, 0x03, 0x04,
             ])
-        #expect(ClientFrameEncoder.binary(Sample(seq: 1, ts: 2, bpm: 0)) == [1, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+        #expect(
+            ClientFrameEncoder.binary(Sample(seq: 1, ts: 2, bpm: 0)) == [
+                1, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            ])
     }
 
     @Test func contactIsReadOnlyWhenSupported() throws {

@@ -116,7 +116,8 @@ struct ClientFrameDecoderJSONTests {
         .unknownType(#"{"t":""}"#, "''"),
         .unknownType(#"{"t":"pong","id":1}"#, "'pong'"),
         .unknownType(#"{"t":"welcome"}"#, "'welcome'"),
-        .unknownType(#"{"t":"\#(String(repeating: "x", count: 100))"}"#, "'" + String(repeating: "x", count: 32) + "…'"),
+        .unknownType(
+            #"{"t":"\#(String(repeating: "x", count: 100))"}"#, "'" + String(repeating: "x", count: 32) + "…'"),
     ]
 
     @Test("unknown_type", arguments: unknownTypes)
@@ -206,7 +207,8 @@ struct ClientFrameDecoderJSONTests {
         .badField(
             hr(#""rr":[\#((1...17).map(String.init).joined(separator: ","))]"#), "rr", "at most 16", "got 17 values",
             seq: defaultSeq),
-        .badField(hr(#""rr":[\#(Array(repeating: "1", count: 100).joined(separator: ","))]"#), "rr", "at most 16",
+        .badField(
+            hr(#""rr":[\#(Array(repeating: "1", count: 100).joined(separator: ","))]"#), "rr", "at most 16",
             seq: defaultSeq),
         .badField(hr(#""rr":"431""#), "rr", "an array of at most 16 values 1..65535", "got a string", seq: defaultSeq),
         .badField(hr(#""rr":431"#), "rr", "an array of at most 16 values 1..65535", "got 431", seq: defaultSeq),
@@ -275,7 +277,8 @@ struct ClientFrameDecoderJSONTests {
         }
         #expect(error.code == rejection.code, "\(error.message)", sourceLocation: sourceLocation)
         for word in rejection.mentions {
-            #expect(error.message.contains(word), "'\(error.message)' should mention '\(word)'",
+            #expect(
+                error.message.contains(word), "'\(error.message)' should mention '\(word)'",
                 sourceLocation: sourceLocation)
         }
         #expect(error.seq == rejection.seq, sourceLocation: sourceLocation)

@@ -17,28 +17,32 @@ struct HubFrameEncoderTests {
             text(HubFrameEncoder.frame([.hr(Self.fullSample)]))
                 == #"[{"t":"hr","p":"rider-7","seq":42,"ts":1700000000123,"rts":1700000000150,"bpm":142,"#
                 + #""rr":[431,440],"contact":true,"ee":12,"pct":75,"zone":3}]"#)
-        #expect(text(HubFrameEncoder.json(.hr(Self.bareSample))) == #"{"t":"hr","p":"r","seq":0,"ts":0,"rts":0,"bpm":0}"#)
+        #expect(
+            text(HubFrameEncoder.json(.hr(Self.bareSample))) == #"{"t":"hr","p":"r","seq":0,"ts":0,"rts":0,"bpm":0}"#)
     }
 
     @Test func everyMessageShapeIsExact() {
         let cases: [(HubMessage, String)] = [
             (
                 .welcome(
-                    Welcome(classID: "spin-1", role: .publisher, participant: "r1", mode: nil, budgetMs: 800, ht: 5,
+                    Welcome(
+                        classID: "spin-1", role: .publisher, participant: "r1", mode: nil, budgetMs: 800, ht: 5,
                         lastSeq: nil)),
                 #"{"t":"welcome","class":"spin-1","role":"publisher","participant":"r1","budget_ms":800,"ht":5,"#
                     + #""last_seq":null}"#
             ),
             (
                 .welcome(
-                    Welcome(classID: "c", role: .participant, participant: "r1", mode: .latest, budgetMs: 800, ht: 5,
+                    Welcome(
+                        classID: "c", role: .participant, participant: "r1", mode: .latest, budgetMs: 800, ht: 5,
                         lastSeq: 9)),
                 #"{"t":"welcome","class":"c","role":"participant","participant":"r1","mode":"latest","budget_ms":800,"#
                     + #""ht":5,"last_seq":9}"#
             ),
             (
                 .welcome(
-                    Welcome(classID: "c", role: .viewer, participant: nil, mode: .all, budgetMs: 500, ht: 5,
+                    Welcome(
+                        classID: "c", role: .viewer, participant: nil, mode: .all, budgetMs: 500, ht: 5,
                         lastSeq: nil)),
                 #"{"t":"welcome","class":"c","role":"viewer","mode":"all","budget_ms":500,"ht":5}"#
             ),
@@ -123,45 +127,50 @@ struct HubFrameEncoderTests {
 
     // MARK: JSON round trips
 
-    static let messages: [HubMessage] = [
-        .welcome(
-            Welcome(classID: "spin-1", role: .publisher, participant: "r1", mode: nil, budgetMs: 800, ht: 5,
-                lastSeq: nil)),
-        .welcome(
-            Welcome(classID: "spin-1", role: .publisher, participant: "r1", mode: nil, budgetMs: 800, ht: 5,
-                lastSeq: UInt32.max)),
-        .welcome(
-            Welcome(classID: "c", role: .participant, participant: "r1", mode: .latest, budgetMs: 0, ht: 5,
-                lastSeq: 0)),
-        .welcome(Welcome(classID: "c", role: .viewer, participant: nil, mode: .all, budgetMs: 800, ht: 5, lastSeq: nil)),
-        .snapshot([]),
-        .snapshot([
-            SnapshotEntry(p: "a", profile: Profile(name: "Ana", hrmax: 190, hrrest: 50), last: fullSample),
-            SnapshotEntry(p: "b", profile: Profile(), last: nil),
-            SnapshotEntry(p: "c", profile: Profile(hrmax: 200), last: bareSample),
-        ]),
-        .join(p: "a", profile: Profile()),
-        .join(p: "a", profile: Profile(name: "\"Zoë\"\n", hrmax: 240, hrrest: 25)),
-        .leave(p: "a", reason: .closed),
-        .leave(p: "a", reason: .timeout),
-        .leave(p: "a", reason: .evicted),
-        .hr(fullSample),
-        .hr(bareSample),
-        .hr(
-            RelayedSample(
-                p: "x", sample: Sample(seq: 1, ts: 2, bpm: 80, rr: Array(1...64), contact: false), rts: 3, pct: 40,
-                zone: 1)),
-        .stale(p: "a", since: 1_700_000_000_000),
-        .live(p: "a", since: 1_700_000_000_000),
-        .gap(Gap(p: "a", fromSeq: 0, toSeq: UInt32.max, count: 12, reason: .backpressure)),
-        .gap(Gap(p: "a", fromSeq: 5, toSeq: 5, count: 1, reason: .late)),
-        .gap(Gap(p: "a", fromSeq: 5, toSeq: 6, count: 2, reason: .conflated)),
-        .error(ProtocolError(.badField, "bpm must be 0 or 25..250, got 300", seq: 7)),
-        .pong(id: .number(7), ct: 100, ht: 105),
-        .pong(id: .number(-7), ct: nil, ht: 105),
-        .pong(id: .string("7"), ct: -1, ht: 105),
-        .pong(id: .string(""), ct: nil, ht: 0),
-    ] + ErrorCode.allCases.map { .error(ProtocolError($0, "message for \($0.rawValue)")) }
+    static let messages: [HubMessage] =
+        [
+            .welcome(
+                Welcome(
+                    classID: "spin-1", role: .publisher, participant: "r1", mode: nil, budgetMs: 800, ht: 5,
+                    lastSeq: nil)),
+            .welcome(
+                Welcome(
+                    classID: "spin-1", role: .publisher, participant: "r1", mode: nil, budgetMs: 800, ht: 5,
+                    lastSeq: UInt32.max)),
+            .welcome(
+                Welcome(
+                    classID: "c", role: .participant, participant: "r1", mode: .latest, budgetMs: 0, ht: 5,
+                    lastSeq: 0)),
+            .welcome(
+                Welcome(classID: "c", role: .viewer, participant: nil, mode: .all, budgetMs: 800, ht: 5, lastSeq: nil)),
+            .snapshot([]),
+            .snapshot([
+                SnapshotEntry(p: "a", profile: Profile(name: "Ana", hrmax: 190, hrrest: 50), last: fullSample),
+                SnapshotEntry(p: "b", profile: Profile(), last: nil),
+                SnapshotEntry(p: "c", profile: Profile(hrmax: 200), last: bareSample),
+            ]),
+            .join(p: "a", profile: Profile()),
+            .join(p: "a", profile: Profile(name: "\"Zoë\"\n", hrmax: 240, hrrest: 25)),
+            .leave(p: "a", reason: .closed),
+            .leave(p: "a", reason: .timeout),
+            .leave(p: "a", reason: .evicted),
+            .hr(fullSample),
+            .hr(bareSample),
+            .hr(
+                RelayedSample(
+                    p: "x", sample: Sample(seq: 1, ts: 2, bpm: 80, rr: Array(1...64), contact: false), rts: 3, pct: 40,
+                    zone: 1)),
+            .stale(p: "a", since: 1_700_000_000_000),
+            .live(p: "a", since: 1_700_000_000_000),
+            .gap(Gap(p: "a", fromSeq: 0, toSeq: UInt32.max, count: 12, reason: .backpressure)),
+            .gap(Gap(p: "a", fromSeq: 5, toSeq: 5, count: 1, reason: .late)),
+            .gap(Gap(p: "a", fromSeq: 5, toSeq: 6, count: 2, reason: .conflated)),
+            .error(ProtocolError(.badField, "bpm must be 0 or 25..250, got 300", seq: 7)),
+            .pong(id: .number(7), ct: 100, ht: 105),
+            .pong(id: .number(-7), ct: nil, ht: 105),
+            .pong(id: .string("7"), ct: -1, ht: 105),
+            .pong(id: .string(""), ct: nil, ht: 0),
+        ] + ErrorCode.allCases.map { .error(ProtocolError($0, "message for \($0.rawValue)")) }
 
     @Test("JSON round trip", arguments: messages)
     func jsonRoundTrip(_ message: HubMessage) throws {
@@ -218,7 +227,8 @@ struct HubFrameEncoderTests {
         RelayedSample(p: fullSample.p, sample: fullSample.sample, rts: fullSample.rts),
         RelayedSample(p: "b", sample: Sample(seq: 1, ts: 2, bpm: 60, contact: false), rts: 3),
         RelayedSample(p: "c", sample: Sample(seq: 1, ts: 2, bpm: 60, ee: 0), rts: 3),
-        RelayedSample(p: String(repeating: "x", count: 64), sample: Sample(seq: 1, ts: 2, bpm: 60, rr: Array(1...64)),
+        RelayedSample(
+            p: String(repeating: "x", count: 64), sample: Sample(seq: 1, ts: 2, bpm: 60, rr: Array(1...64)),
             rts: 3),
         RelayedSample(p: "é🚴", sample: Sample(seq: UInt32.max, ts: Int64.max, bpm: 255), rts: Int64.min),
     ]

@@ -1,4 +1,5 @@
 import HRProtocol
+import Testing
 
 /// A client frame the decoder must reject, with what the rejection must say.
 struct Rejection: Sendable, CustomTestStringConvertible {
@@ -73,5 +74,3 @@ func text(_ bytes: [UInt8]) -> String {
 func le<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
     withUnsafeBytes(of: value.littleEndian) { Array($0) }
 }
-
-import Testing
