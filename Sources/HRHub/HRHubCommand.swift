@@ -112,6 +112,14 @@ struct HRHubCommand: ParsableCommand {
         let hub = Hub(server: server, settings: settings, logger: logger)
         server.delegate = hub
 
+        // Signal handling is in place before the port line: a script may send SIGTERM right after reading it.
+        let signals = [SIGTERM, SIGINT].map { signo in
+            signal(signo, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signo, queue: .global())
+            source.setEventHandler { server.post { hub.beginDrain() } }
+            source.resume()
+            return source
+        }
         let shownHost = host.contains(":") ? "[\(host)]" : host
         print("hrhub listening on ws://\(shownHost):\(server.port)")
         if demo {
@@ -120,13 +128,6 @@ struct HRHubCommand: ParsableCommand {
         fflush(nil)  // stdout is a pipe in scripts: the port line must go out now
         hub.start(demoRiders: demo ? demoRiders : nil)
 
-        let signals = [SIGTERM, SIGINT].map { signo in
-            signal(signo, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signo, queue: .global())
-            source.setEventHandler { server.post { hub.beginDrain() } }
-            source.resume()
-            return source
-        }
         logger.info("serving", metadata: ["host": "\(host)", "port": "\(server.port)", "demo": "\(demo)"])
         server.run()
         signals.forEach { $0.cancel() }
