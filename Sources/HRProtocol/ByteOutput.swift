@@ -129,8 +129,8 @@ extension Array where Element == UInt8 {
     }
 }
 
-/// Reads little-endian integers from a raw buffer, front to back. Every read is bounds-checked by the caller
-/// through `remaining`; reading past the end is a programming error (trap).
+/// Reads little-endian integers from a raw buffer, front to back. Callers check `remaining` before reading (and
+/// turn a short frame into `bad_frame`); a read past the end anyway is a programming error and traps.
 struct ByteReader {
     /// The bytes being read.
     let bytes: UnsafeRawBufferPointer
@@ -143,6 +143,7 @@ struct ByteReader {
     /// Reads one byte.
     @inline(__always)
     mutating func u8() -> UInt8 {
+        precondition(remaining >= 1)
         defer { offset += 1 }
         return bytes[offset]
     }
