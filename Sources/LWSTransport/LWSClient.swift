@@ -85,6 +85,9 @@ public final class LWSClient: @unchecked Sendable {
     private var connectStrings: [UInt64: [UnsafeMutablePointer<CChar>]] = [:]
     private var timer: UnsafeMutablePointer<clws_timer>?
     private var connections: [UInt64: Connection] = [:]
+    /// The subprotocol the server chose, by connection id, read in CLIENT_FILTER_PRE_ESTABLISH: lws frees the
+    /// response headers before CLIENT_ESTABLISHED, where `lws_hdr_copy` finds nothing. Consumed at ESTABLISHED.
+    private var chosenSubprotocols: [UInt64: String] = [:]
     private var nextID: UInt64 = 1
     private var running = false
     private var frameBuffer: [UInt8] = []
@@ -276,14 +279,22 @@ public final class LWSClient: @unchecked Sendable {
             connections[id.rawValue] = Connection(wsi: wsi)
             let fd = lws_get_socket_fd(wsi)
             if fd >= 0 { _ = clws_set_nodelay(fd) }
-            var buffer = [CChar](repeating: 0, count: 128)
-            let n = lws_hdr_copy(wsi, &buffer, Int32(buffer.count), WSI_TOKEN_PROTOCOL)
-            delegate?.clientConnected(id, subprotocol: n > 0 ? cString(buffer) : nil)
+            delegate?.clientConnected(id, subprotocol: chosenSubprotocols.removeValue(forKey: id.rawValue))
+            return 0
+
+        case LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH:
+            // The last callback with the response headers attached (see `chosenSubprotocols`).
+            if let id = connectionID(wsi) {
+                var buffer = [CChar](repeating: 0, count: 128)
+                let n = lws_hdr_copy(wsi, &buffer, Int32(buffer.count), WSI_TOKEN_PROTOCOL)
+                if n > 0 { chosenSubprotocols[id.rawValue] = cString(buffer) }
+            }
             return 0
 
         case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
             guard let id = connectionID(wsi), connectStrings[id.rawValue] != nil else { return 0 }
             releaseStrings(id.rawValue)
+            chosenSubprotocols[id.rawValue] = nil
             let why =
                 input.map { cString($0.assumingMemoryBound(to: CChar.self)) } ?? "connection error"
             delegate?.clientClosed(id, code: nil, reason: why)
