@@ -6,7 +6,10 @@ import LWSTransport
 /// Accepted forms:
 /// - `ws://HOST:PORT/v1/classes/CLASS` (a trailing `/` is fine): `/ws?role=viewer` is appended;
 /// - the full `ws://HOST:PORT/v1/classes/CLASS/ws?role=viewer[&mode=…][&token=…]` (or `role=participant`),
-///   used as given; a `/ws` without a query gets `?role=viewer`.
+///   used as given.
+///
+/// A missing `/ws` is added, and so is `role=viewer` when the query names no role (so `…/classes/demo?mode=latest`
+/// works too); any other role is refused, since a watcher must receive the class.
 ///
 /// `wss://` works the same way.
 struct WatchTarget: Equatable {
@@ -28,25 +31,22 @@ struct WatchTarget: Equatable {
         while path.count > 1, path.hasSuffix("/") { path.removeLast() }
 
         var segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
-        let endsWithWS = segments.last == "ws"
+        let endsWithWS = segments.count == 4 && segments.last == "ws"  // (a class may be called "ws")
         if endsWithWS { segments.removeLast() }
         guard segments.count == 3, segments[0] == "v1", segments[1] == "classes", !segments[2].isEmpty else {
             throw ValidationError("'\(text)' does not name a class; \(usage)")
         }
         classID = segments[2]
 
-        if endsWithWS, let query, !query.isEmpty {
-            let role = query.split(separator: "&").first { $0.hasPrefix("role=") }?.dropFirst(5)
-            if let role, role != "viewer", role != "participant" {
+        var parameters = (query ?? "").split(separator: "&").map(String.init)
+        if let role = parameters.first(where: { $0.hasPrefix("role=") })?.dropFirst(5) {
+            guard role == "viewer" || role == "participant" else {
                 throw ValidationError("watch connects as a viewer (or participant), not as '\(role)'")
             }
-            url.pathAndQuery = "\(path)?\(query)"
         } else {
-            guard query == nil || query!.isEmpty else {
-                throw ValidationError("'\(text)': a query belongs after /ws; \(usage)")
-            }
-            url.pathAndQuery = endsWithWS ? "\(path)?role=viewer" : "\(path)/ws?role=viewer"
+            parameters.insert("role=viewer", at: 0)
         }
+        url.pathAndQuery = (endsWithWS ? path : path + "/ws") + "?" + parameters.joined(separator: "&")
         self.url = url
     }
 }
