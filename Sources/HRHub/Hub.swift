@@ -97,6 +97,7 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
             if request.path.hasPrefix("/v1/classes/") && request.path.hasSuffix("/ws") {
                 return .text(426, "WebSocket upgrade required")
             }
+            if let page = WebRoutes.response(for: request.path, relay: relay) { return page }
             return .text(404, "not found: \(request.path)")
         }
     }
