@@ -26,7 +26,8 @@ struct Frame {
 /// A `Relay` with a manual clock and small helpers to open clients, send messages and read what they were sent.
 ///
 /// The jitter buffer is off unless a test turns it on, so samples are released on arrival and every test is
-/// about the relay's own rules; housekeeping runs on every `tick` unless a test throttles it. `effects` accumulates every effect the relay recorded; `takeEffects()` empties it.
+/// about the relay's own rules; housekeeping runs on every `tick` unless a test throttles it.
+/// Effects the relay records accumulate until `takeEffects()` takes them.
 final class RelayHarness {
     let relay: Relay
     /// The hub's clock, Unix ms. Only tests move it.
