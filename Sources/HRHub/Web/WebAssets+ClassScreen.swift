@@ -26,8 +26,9 @@ extension WebAssets {
         #waiting { position: fixed; inset: 40% 0 auto; text-align: center; color: var(--muted);
             font-size: clamp(20px, 4vh, 56px); pointer-events: none; }
         .tile { --zc: var(--z0); container-type: size; position: relative; overflow: hidden; border-radius: 1.2vmin;
-            background: var(--zc); display: flex; flex-direction: column; padding: 4cqh 5cqw 0;
-            transition: background-color 0.8s, opacity 0.8s, filter 0.8s; }
+            background: var(--zc); transition: background-color 0.8s, opacity 0.8s, filter 0.8s; }
+        /* The tile is the size container; its own padding could not use its own container units. */
+        .tile .in { height: 100%; display: flex; flex-direction: column; padding: 5cqh 5cqw 0; }
         .tile.z1 { --zc: var(--z1); }
         .tile.z2 { --zc: var(--z2); }
         .tile.z3 { --zc: var(--z3); }
@@ -39,9 +40,9 @@ extension WebAssets {
         .tile .zone { font-weight: 800; opacity: 0.9; }
         .tile .mid { display: flex; align-items: baseline; justify-content: space-between; gap: 3cqw;
             font-variant-numeric: tabular-nums; line-height: 1; margin-top: 1cqh; }
-        .tile .bpm { font-size: min(46cqh, 34cqw); font-weight: 800; letter-spacing: -0.03em; }
-        .tile .unit { font-size: min(11cqh, 8cqw); font-weight: 700; opacity: 0.8; margin-left: 1cqw; }
-        .tile .pct { font-size: min(22cqh, 16cqw); font-weight: 800; }
+        .tile .bpm { font-size: min(44cqh, 26cqw); font-weight: 800; letter-spacing: -0.03em; }
+        .tile .unit { font-size: min(10cqh, 6.5cqw); font-weight: 700; opacity: 0.8; margin-left: 1cqw; }
+        .tile .pct { font-size: min(20cqh, 12cqw); white-space: nowrap; font-weight: 800; }
         .tile .pct small { font-size: 0.6em; opacity: 0.8; }
         .tile canvas { flex: 1; min-height: 0; width: calc(100% + 10cqw); margin: 1cqh -5cqw 0; display: block; }
         .tile .status { position: absolute; right: 4cqw; bottom: 4cqh; font-size: min(10cqh, 7cqw); font-weight: 800;

@@ -61,7 +61,8 @@ extension WebAssets {
                 // Only once a pong measured the offset: the welcome's `ht` is older than its frame.
                 if (lags.length === 0 || !clock.fromPong) return null;
                 const sorted = [...lags].sort((a, b) => a - b);
-                return Math.round(sorted[sorted.length >> 1] + clock.offset);
+                // The offset is only known within half a round trip: on a LAN that can make a few ms negative.
+                return Math.max(0, Math.round(sorted[sorted.length >> 1] + clock.offset));
             }
 
             // ---- Riders ----
@@ -76,12 +77,12 @@ extension WebAssets {
                 const el = document.createElement('article');
                 el.className = 'tile';
                 el.dataset.p = p;
-                el.innerHTML = '<div class="top"><span class="name"></span><span class="zone"></span></div>'
-                    + '<div class="mid"><span><span class="bpm">--</span><span class="unit">bpm</span></span>'
-                    + '<span class="pct"></span></div><canvas></canvas><div class="status"></div>';
+                el.innerHTML = '<div class="in"><div class="top"><span class="name"></span><span class="zone"></span>'
+                    + '</div><div class="mid"><span><span class="bpm">--</span><span class="unit">bpm</span></span>'
+                    + '<span class="pct"></span></div><canvas></canvas></div><div class="status"></div>';
                 const r = {
                     p, name: null, hrmax: null, el, state: 'live', hubStale: false, goneAt: 0,
-                    bpm: null, pct: null, zone: 0, lastRts: null, hist: [], w: 0, h: 0, shown: {},
+                    bpm: null, pct: null, zone: 0, lastRts: null, hist: [], samples: 0, w: 0, h: 0, shown: {},
                     nameEl: el.querySelector('.name'), zoneEl: el.querySelector('.zone'),
                     bpmEl: el.querySelector('.bpm'), pctEl: el.querySelector('.pct'),
                     statusEl: el.querySelector('.status'), canvas: el.querySelector('canvas'),
@@ -144,6 +145,7 @@ extension WebAssets {
                     r.lastRts = rts;
                 }
                 if (live) {
+                    r.samples += 1;
                     r.hubStale = false;
                     lags.push(Date.now() - rts);
                     if (lags.length > 50) lags.shift();
@@ -229,7 +231,8 @@ extension WebAssets {
                 ws.onopen = () => {
                     if (ws !== conn.ws) return;
                     conn.openedAt = performance.now();
-                    ping();
+                    // A few quick pings at first: the page is busy loading, and the fastest round trip wins.
+                    for (const delay of [0, 300, 800]) setTimeout(ping, delay);
                 };
                 ws.onmessage = (event) => {
                     if (ws !== conn.ws || typeof event.data !== 'string') return;
@@ -472,7 +475,7 @@ extension WebAssets {
                     lagMs: lagMs(),
                     riders: [...riders.values()].map((r) => ({
                         p: r.p, name: label(r), bpm: r.bpm, pct: r.pct, zone: r.zone, state: r.shown.state,
-                        points: r.hist.length / 2,
+                        points: r.hist.length / 2, samples: r.samples,
                     })),
                 }),
             };
