@@ -123,7 +123,8 @@ struct HRHubCommand: ParsableCommand {
         let shownHost = host.contains(":") ? "[\(host)]" : host
         print("hrhub listening on ws://\(shownHost):\(server.port)")
         if demo {
-            print("demo class: hrprobe watch ws://\(shownHost):\(server.port)/v1/classes/demo")
+            let page = "http://\(shownHost):\(server.port)/classes/demo"
+            print("demo class: open \(page) (or: hrprobe watch ws://\(shownHost):\(server.port)/v1/classes/demo)")
         }
         fflush(nil)  // stdout is a pipe in scripts: the port line must go out now
         hub.start(demoRiders: demo ? demoRiders : nil)
