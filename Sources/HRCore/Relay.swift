@@ -84,11 +84,8 @@ public final class Relay {
             } else {
                 broadcast(.join(p: p, profile: rider.profile), in: room, now: now)
             }
+            // Stale stays stale until a sample comes: a new socket alone is not a reading.
             rider.lastActivityMs = now
-            if rider.stale {
-                rider.stale = false
-                broadcast(.live(p: p, since: now), in: room, now: now)
-            }
             participant = rider
         }
 

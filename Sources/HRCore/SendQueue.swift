@@ -94,7 +94,12 @@ public struct SendQueue {
         bytes += size(of: message)
         var dropped = 0
         while items.count > limits.maxMessages || bytes > limits.maxBytes {
-            guard dropOldestSample(counters: &counters) else { break }
+            guard dropOldestSample(counters: &counters) else {
+                // Only control messages left and still over the bounds: nothing may be dropped, so the
+                // slow-consumer clock runs instead (4008 ends it).
+                if overflowSince == nil { overflowSince = now }
+                break
+            }
             dropped += 1
         }
         if dropped > 0 {
@@ -135,7 +140,8 @@ public struct SendQueue {
             openGaps.removeAll(keepingCapacity: true)
         }
         appendGaps(&out)
-        while let message = items.first, out.count - start < targetBytes {
+        // At least one message per frame, however small the target.
+        while let message = items.first, first || out.count - start < targetBytes {
             if message.isSample && format == .binary { break }
             popFront()
             if let sample = message.sample {
@@ -160,7 +166,7 @@ public struct SendQueue {
         now: Int64, budgetMs: Int64, targetBytes: Int, into out: inout [UInt8], counters: inout RelayCounters
     ) -> OutboundFrameKind? {
         let start = out.count
-        while let message = items.first, let sample = message.sample, out.count - start < targetBytes {
+        while let message = items.first, let sample = message.sample, out.count == start || out.count - start < targetBytes {
             popFront()
             if now - message.captureHubMs > budgetMs {
                 recordGap(sample, reason: .late, counters: &counters)
@@ -212,12 +218,14 @@ public struct SendQueue {
         return true
     }
 
-    /// Names a dropped sample in a pending gap, extending the participant's open gap for the same reason.
+    /// Names a dropped sample in a pending gap, extending the participant's open gap for the same reason when
+    /// the seq follows it directly. A range therefore holds only dropped seqs (never one the device skipped,
+    /// which might still come and be named elsewhere): `count` is always `to_seq − from_seq + 1`.
     private mutating func recordGap(_ sample: RelayedSample, reason: GapReason, counters: inout RelayCounters) {
         counters.record(drop: reason)
         let seq = sample.sample.seq
         let key = GapKey(participant: sample.p, reason: reason)
-        if let index = openGaps[key], pendingGaps[index].toSeq < seq {
+        if let index = openGaps[key], pendingGaps[index].toSeq &+ 1 == seq {
             pendingGaps[index].toSeq = seq
             pendingGaps[index].count += 1
             return
@@ -230,7 +238,8 @@ public struct SendQueue {
     static func conflate(older: OutboundMessage, newer: OutboundMessage) -> OutboundMessage {
         guard let old = older.sample, var merged = newer.sample, !old.sample.rr.isEmpty else { return newer }
         var rr = old.sample.rr + merged.sample.rr
-        if rr.count > 64 { rr.removeFirst(rr.count - 64) }
+        let cap = HRProtocol.Limits.rrMaxMergedCount
+        if rr.count > cap { rr.removeFirst(rr.count - cap) }
         merged.sample.rr = rr
         return OutboundMessage(sample: merged, captureHubMs: newer.captureHubMs)
     }

@@ -118,11 +118,18 @@ private struct QueueHarness {
         #expect(messages.seqs(of: "ann") == [4])
     }
 
-    @Test func gapCountExcludesSeqsNeverQueued() {
+    @Test func gapRangesHoldOnlyDroppedSeqs() {
+        // Seqs the device skipped (2, 5, 6) may still arrive later and be named elsewhere, so a gap never
+        // spans them: each range is a run of consecutive dropped seqs and count == to − from + 1.
         var q = QueueHarness(maxMessages: 1)
         for seq: UInt32 in [1, 3, 4, 7, 10] { q.sample("ann", seq) }
         let messages = q.messages()
-        #expect(messages.gaps == [Gap(p: "ann", fromSeq: 1, toSeq: 7, count: 4, reason: .backpressure)])
+        #expect(
+            messages.gaps == [
+                Gap(p: "ann", fromSeq: 1, toSeq: 1, count: 1, reason: .backpressure),
+                Gap(p: "ann", fromSeq: 3, toSeq: 4, count: 2, reason: .backpressure),
+                Gap(p: "ann", fromSeq: 7, toSeq: 7, count: 1, reason: .backpressure),
+            ])
         #expect(messages.seqs(of: "ann") == [10])
     }
 
