@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // The C library, seen through a tiny shim of static inline wrappers (macros Swift cannot import).
@@ -58,11 +59,14 @@ let package = Package(
                 "HRProtocol", "HRSimulation", "LWSTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
         .testTarget(name: "HRProtocolTests", dependencies: ["HRProtocol"]),
         .testTarget(name: "HRCoreTests", dependencies: ["HRCore", "HRProtocol"]),
         .testTarget(name: "HRSimulationTests", dependencies: ["HRSimulation"]),
+        // hrprobe's pure logic (stream accounting, SLO, reports, clock offset), through `@testable import`.
+        .testTarget(name: "HRProbeTests", dependencies: ["HRProbe", "HRProtocol"]),
         .testTarget(name: "EndToEndTests", dependencies: ["HRProtocol", "LWSTransport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -240,6 +240,26 @@ public final class LWSClient: @unchecked Sendable {
     /// Open connections.
     public var connectionCount: Int { connections.count }
 
+    /// Stops (`false`) or resumes (`true`) reading from a connection, as a slow phone would
+    /// (`lws_rx_flow_control`). While paused, the kernel's receive buffer fills and the server feels backpressure.
+    /// Added for `hrprobe run --slow-viewers`.
+    public func setReceiving(_ id: ConnectionID, _ enabled: Bool) {
+        guard let connection = connections[id.rawValue] else { return }
+        _ = lws_rx_flow_control(connection.wsi, enabled ? 1 : 0)
+    }
+
+    /// Caps the connection's kernel receive buffer (`SO_RCVBUF`; Linux doubles the value and enforces a minimum),
+    /// so a paused reader pushes back on the server after a few KiB instead of megabytes. Returns false when the
+    /// connection is unknown or the option was refused. Added for `hrprobe run --slow-viewers`.
+    @discardableResult
+    public func setReceiveBufferSize(_ id: ConnectionID, bytes: Int) -> Bool {
+        guard let connection = connections[id.rawValue] else { return false }
+        let fd = lws_get_socket_fd(connection.wsi)
+        guard fd >= 0 else { return false }
+        var value = Int32(clamping: bytes)
+        return setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &value, socklen_t(MemoryLayout<Int32>.size)) == 0
+    }
+
     private func releaseStrings(_ id: UInt64) {
         for s in connectStrings.removeValue(forKey: id) ?? [] { free(s) }
     }

@@ -1,0 +1,219 @@
+import HRProtocol
+import LWSTransport
+
+/// Sending samples on schedule and accounting for what comes back.
+extension LoadSession {
+    // MARK: - Sending (open loop)
+
+    /// Takes rider `r`'s sample that is due now and queues it; schedules the next one. The sample's `ts` is its
+    /// intended send time, whatever delays the probe, so lag measured from it includes every stall.
+    func sendSample(rider r: Int, now: Int64) {
+        guard stage == .running, riders[r].sending, riders[r].device != nil else { return }
+        let dueMs = riders[r].nextDueMs
+        let intendedUs = dueMs * 1_000
+        guard intendedUs < measureEndUs else {
+            riders[r].sending = false
+            return
+        }
+        var sample = riders[r].device!.sample(at: dueMs)
+        if plan.role == .publish, let offsetUs = result.clock.offsetUs {
+            sample.ts += (offsetUs + 500).quotient(1_000)  // stamp in the hub's clock for a viewer elsewhere
+        }
+        if riders[r].measuredFrom == nil && intendedUs >= measureStartUs { riders[r].measuredFrom = sample.seq }
+        let bytes = plan.binary ? ClientFrameEncoder.binary(sample) : ClientFrameEncoder.json(.hr(sample))
+        var frame = OutboundFrame(
+            seq: sample.seq, intendedUs: intendedUs, bytes: bytes, kind: plan.binary ? .binary : .text,
+            replay: false)
+        if let c = riders[r].connection, connections[c].welcomed {
+            enqueue(c, frame)
+        } else {
+            frame.replay = true
+            riders[r].backlog.append(frame)
+        }
+        riders[r].nextDueMs += plan.intervalMs
+        queue.push(DueQueue.Event(dueUs: riders[r].nextDueMs * 1_000, kind: .sample, index: r))
+    }
+
+    func clientNextFrame(_ id: ConnectionID, into frame: inout [UInt8]) -> FrameKind? {
+        guard let index = connectionByID[id.rawValue], let next = connections[index].takeOutbound() else {
+            return nil
+        }
+        frame.append(contentsOf: next.bytes)
+        if let seq = next.seq, let r = connections[index].rider {
+            let now = ProbeClock.nowUs()
+            riders[r].noteWritten(seq: seq, us: now)
+            if riders[r].isMeasured(seq) {
+                if next.replay {
+                    result.samplesResent += 1
+                } else {
+                    result.samplesSent += 1
+                    result.send.record(now - next.intendedUs)
+                }
+            }
+            sentSinceProgress += 1
+            riders[r].recent.append(next)
+            if riders[r].recent.count > RiderState.resendDepth { riders[r].recent.removeFirst() }
+        }
+        return next.kind
+    }
+
+    /// Sends a `ping` on the first welcomed connection; its `pong` feeds the clock estimate.
+    func ping(now: Int64) {
+        guard stage != .closing && stage != .done,
+            let index = connections.firstIndex(where: { $0.welcomed && !$0.slow })
+        else { return }
+        let id = nextPingID
+        nextPingID += 1
+        pingSentUs[id] = now
+        if pingSentUs.count > 64, let oldest = pingSentUs.keys.min() { pingSentUs[oldest] = nil }
+        let bytes = ClientFrameEncoder.json(.ping(id: .number(id), ct: now / 1_000))
+        enqueue(index, OutboundFrame(seq: nil, intendedUs: now, bytes: bytes, kind: .text, replay: false))
+    }
+
+    // MARK: - Receiving
+
+    func clientReceived(_ id: ConnectionID, message: UnsafeRawBufferPointer, kind: FrameKind) {
+        guard let index = connectionByID[id.rawValue] else { return }
+        let now = ProbeClock.nowUs()
+        guard connections[index].viewerSlot != nil else {
+            handleControl(index, message, now: now)  // a publisher only ever gets control messages
+            return
+        }
+        switch kind {
+        case .binary:
+            let ok = HubFrameScanner.scanBinary(message) { found in
+                relayed(found, on: index, in: message, now: now)
+            }
+            if !ok { result.malformedFrames += 1 }
+        case .text:
+            let summary = HubFrameScanner.scanJSON(message) { found in
+                switch found.kind {
+                case .hr: relayed(found, on: index, in: message, now: now)
+                case .gap: gap(found, on: index, in: message)
+                }
+            }
+            if summary.malformed {
+                result.malformedFrames += 1
+            } else if summary.hasOtherMessages {
+                handleControl(index, message, now: now)
+            }
+        }
+    }
+
+    /// The stream a message of `p` on viewing connection `index` belongs to: (stream, global rider), or nil
+    /// for a rider that is not the probe's.
+    private func stream(
+        for p: Range<Int>, on index: Int, in bytes: UnsafeRawBufferPointer
+    ) -> (stream: Int, rider: Int)? {
+        let k = connections[index].classIndex
+        guard let slot = connections[index].viewerSlot, let r = ParticipantNumbering.index(in: bytes, p),
+            r < classes[k].riders
+        else { return nil }
+        let stream = classes[k].stream(slot: slot, rider: r)
+        guard stream < streams.count else { return nil }
+        return (stream, classes[k].riderBase + r)
+    }
+
+    /// One relayed sample: accounting, then the lag distributions.
+    private func relayed(_ m: ScannedMessage, on index: Int, in bytes: UnsafeRawBufferPointer, now: Int64) {
+        guard let (s, r) = stream(for: m.p, on: index, in: bytes) else {
+            result.foreignSamples += 1
+            return
+        }
+        result.samplesReceived += 1
+        receivedSinceProgress += 1
+        let intendedUs = m.ts * 1_000
+        // Across machines the delivery time is moved into the hub's clock, where the publisher stamped `ts`.
+        let arrivalUs = plan.role == .view ? now + (result.clock.offsetUs ?? 0) : now
+        let lagUs = arrivalUs - intendedUs
+        if plan.role == .view && riders[r].measuredFrom == nil && intendedUs >= measureStartUs
+            && intendedUs < measureEndUs
+        {
+            riders[r].measuredFrom = m.seq
+        }
+        if riders[r].lastObservedSeq.map({ RiderState.isAfter(m.seq, $0) }) ?? true {
+            riders[r].lastObservedSeq = m.seq
+        }
+        let outcome = streams[s].deliver(seq: m.seq, transitUs: lagUs, measuredFrom: riders[r].measuredFrom)
+        guard outcome != .duplicate && outcome != .outsideWindow, riders[r].isMeasured(m.seq) else { return }
+        let slow = connections[index].slow
+        if slow {
+            result.slowLag.record(lagUs)
+            return
+        }
+        result.lag.record(lagUs)
+        recentLag.record(lagUs)
+        let k = connections[index].classIndex
+        result.classes[k].lag.record(lagUs)
+        result.egress.record(arrivalUs - m.rts * 1_000)
+        if plan.role == .both {
+            if let writtenUs = riders[r].writtenAt(seq: m.seq) {
+                result.uncorrected.record(now - writtenUs)
+                result.ingress.record(m.rts * 1_000 - writtenUs)
+            }
+            if let fanOut = riders[r].fanOutDelivered(
+                seq: m.seq, intendedUs: intendedUs, us: now, viewers: classes[k].openNormalViewers)
+            {
+                result.fanOut.record(fanOut)
+            }
+        }
+    }
+
+    /// One gap: accounting, and the fan-out of the named samples never completes.
+    private func gap(_ m: ScannedMessage, on index: Int, in bytes: UnsafeRawBufferPointer) {
+        guard let (s, r) = stream(for: m.p, on: index, in: bytes) else {
+            result.foreignSamples += 1
+            return
+        }
+        streams[s].gap(
+            fromSeq: m.fromSeq, toSeq: m.toSeq, count: m.count, reason: m.reason,
+            measuredFrom: riders[r].measuredFrom)
+        if riders[r].lastObservedSeq.map({ RiderState.isAfter(m.toSeq, $0) }) ?? true {
+            riders[r].lastObservedSeq = m.toSeq
+        }
+        guard !connections[index].slow else { return }
+        var seq = m.fromSeq
+        var n = 0
+        while n < RiderState.ringSize {
+            riders[r].fanOutMissed(seq: seq)
+            if seq == m.toSeq { break }
+            seq &+= 1
+            n += 1
+        }
+    }
+
+    /// The rare frames with control messages, decoded in full: welcome, pong, error.
+    private func handleControl(_ index: Int, _ bytes: UnsafeRawBufferPointer, now: Int64) {
+        let messages: [HubMessage]
+        do {
+            messages = try HubFrameDecoder.decodeJSON(bytes)
+        } catch {
+            result.malformedFrames += 1
+            logger.warning("undecodable frame from the hub", metadata: ["error": "\(error.message)"])
+            return
+        }
+        for message in messages {
+            switch message {
+            case .welcome(let welcome):
+                welcomed(index, welcome)
+            case .pong(.number(let id), _, let ht):
+                if let sentUs = pingSentUs.removeValue(forKey: id) {
+                    result.clock.add(sentUs: sentUs, hubMs: ht, receivedUs: now)
+                }
+            case .error(let error):
+                result.hubErrors[error.code.rawValue, default: 0] += 1
+                logger.debug("hub error", metadata: ["code": "\(error.code.rawValue)", "msg": "\(error.message)"])
+            default:
+                break
+            }
+        }
+    }
+}
+
+extension Int64 {
+    /// Floor division (rounds towards minus infinity).
+    fileprivate func quotient(_ divisor: Int64) -> Int64 {
+        let q = self / divisor
+        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? q - 1 : q
+    }
+}

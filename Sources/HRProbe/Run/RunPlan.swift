@@ -1,0 +1,92 @@
+import HRProtocol
+import LWSTransport
+
+/// Everything a `hrprobe run` does, resolved from the command line: which classes, how many of each kind of
+/// connection, when samples are due, and which scenarios play. Pure data; `LoadSession` carries it out.
+struct RunPlan {
+    /// Which side of the measurement this process plays.
+    enum Role: String, CaseIterable {
+        /// Publish and view in this process (one clock: the most precise lag).
+        case both
+        /// Only publish; `ts` is stamped in the hub's clock, so a `view` process elsewhere can measure lag.
+        case publish
+        /// Only view; lag is measured against the hub's clock, with an error bound.
+        case view
+
+        var publishes: Bool { self != .view }
+        var views: Bool { self != .publish }
+    }
+
+    /// When the publishers' samples fall within their period.
+    enum Phase: String, CaseIterable {
+        /// Spread uniformly over the period (as real straps, which were switched on at random times).
+        case random
+        /// Every publisher on the same tick: the microburst case.
+        case aligned
+    }
+
+    /// The hub: scheme, host and port (the path is built per connection).
+    var hub: WebSocketURL
+    /// The class ids, one per class.
+    var classIDs: [String]
+    /// Per class: publishers (straps), viewers (screens) and participants (rider apps: publish and view).
+    var publishers: Int
+    var viewers: Int
+    var participants: Int
+    /// Samples per second per publishing rider, and the resulting whole-millisecond interval.
+    var rate: Double
+    var intervalMs: Int64
+    /// The measured window and the warm-up before it, µs.
+    var durationUs: Int64
+    var warmupUs: Int64
+    var mode: DeliveryMode
+    var binary: Bool
+    var phase: Phase
+    var seed: UInt64
+    /// Share of the viewers (not participants) that read slowly.
+    var slowViewerFraction: Double
+    var storm: StormPlan?
+    var ramp: RampPlan?
+    var role: Role
+    /// Local addresses connections are bound to, round robin (empty: the system's choice).
+    var sourceAddresses: [String]
+    /// How long connecting may take before sending starts anyway, µs.
+    var connectTimeoutUs: Int64 = 15_000_000
+    /// How long to wait for the last samples after sending stops, µs; nil: the class budget plus 700 ms.
+    var drainUs: Int64?
+
+    /// Riders (publishing connections) per class.
+    var ridersPerClass: Int { publishers + participants }
+    /// Viewing connections per class.
+    var viewingPerClass: Int { viewers + participants }
+
+    /// Connections this process opens.
+    var connectionCount: Int {
+        let perClass: Int
+        switch role {
+        case .both: perClass = publishers + viewers + participants
+        case .publish: perClass = publishers + participants
+        case .view: perClass = viewers
+        }
+        return perClass * classIDs.count
+    }
+
+    /// `/v1/classes/{class}/ws?role=…&participant=…&mode=…` for one connection.
+    func path(classIndex: Int, role: Role_, rider: Int?) -> String {
+        var query = "role=\(role.rawValue)"
+        if let rider { query += "&participant=\(ParticipantNumbering.id(rider))" }
+        if role.views && mode != .all { query += "&mode=\(mode.rawValue)" }
+        return "/v1/classes/\(classIDs[classIndex])/ws?\(query)"
+    }
+
+    /// The protocol's role, spelled as in the URL.
+    typealias Role_ = HRProtocol.Role
+
+    /// Source addresses to spread `connections` over when none were given: one loopback address per 25,000
+    /// connections to a loopback hub (the ephemeral port range holds about 28,000), none otherwise.
+    static func automaticSourceAddresses(connections: Int, host: String) -> [String] {
+        guard host.hasPrefix("127."), connections > 25_000 else { return [] }
+        let count = min(250, (connections + 24_999) / 25_000)
+        return (1...count).map { "127.0.0.\($0)" }
+    }
+}

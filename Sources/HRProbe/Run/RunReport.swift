@@ -1,0 +1,223 @@
+import Foundation
+
+/// The report of one run, as written by `--json` and summarised by `SummaryTable`. Lags in milliseconds.
+struct RunReport: Codable {
+    /// The run's settings.
+    struct Config: Codable {
+        var hub: String
+        var role: String
+        var classes: Int
+        var publishersPerClass: Int
+        var viewersPerClass: Int
+        var participantsPerClass: Int
+        var rateHz: Double
+        var intervalMs: Int64
+        var durationS: Double
+        var warmupS: Double
+        var mode: String
+        var binary: Bool
+        var phase: String
+        var seed: UInt64
+        var slowViewers: Double
+        var reconnectStorm: String?
+        var ramp: String?
+        var classIds: [String]
+    }
+
+    /// Percentiles of one lag distribution, ms.
+    struct Percentiles: Codable {
+        var count: UInt64
+        var p50: Double
+        var p90: Double
+        var p99: Double
+        var p999: Double
+        var p9999: Double
+        var max: Double
+        var mean: Double
+        /// Values below zero (clock error across machines), clamped to 0.
+        var negative: Int
+
+        init(_ d: LagDistribution) {
+            func ms(_ us: Int64) -> Double { Double(us) / 1_000 }
+            count = d.count
+            p50 = ms(d.valueUs(at: 50))
+            p90 = ms(d.valueUs(at: 90))
+            p99 = ms(d.valueUs(at: 99))
+            p999 = ms(d.valueUs(at: 99.9))
+            p9999 = ms(d.valueUs(at: 99.99))
+            max = ms(d.maxUs)
+            mean = (d.meanUs / 1_000 * 1_000).rounded() / 1_000
+            negative = d.negative
+        }
+    }
+
+    /// All the lag distributions.
+    struct Lags: Codable {
+        var endToEnd: Percentiles
+        var uncorrected: Percentiles
+        var probeSend: Percentiles
+        var fanOut: Percentiles
+        var publisherToHub: Percentiles
+        var hubToViewer: Percentiles
+        var slowViewers: Percentiles
+        /// Per-stream RFC 3550 interarrival jitter (one value per stream).
+        var streamJitter: Percentiles
+    }
+
+    /// Delivery accounting.
+    struct Delivery: Codable {
+        var samplesSent: Int
+        var samplesResent: Int
+        var samplesReceived: Int
+        var streams: StreamCounts
+        var slowViewerStreams: StreamCounts
+        var expected: Int
+        var lost: Int
+        var lossFraction: Double
+        var unexplained: Int
+        var foreignSamples: Int
+        var malformedFrames: Int
+        var unexplainedExamples: [UnexplainedExample]
+    }
+
+    /// A sample lost without a gap.
+    struct UnexplainedExample: Codable {
+        var classID: String
+        var viewer: Int
+        var participant: String
+        var seq: UInt32
+    }
+
+    /// Connections.
+    struct Connections: Codable {
+        var planned: Int
+        var openAtStart: Int
+        var peakOpen: Int
+        var connectFailures: Int
+        var firstConnectError: String?
+        var reconnects: Int
+        var unexpectedCloses: [String: Int]
+        var hubErrors: [String: Int]
+    }
+
+    /// The hub's clock against the probe's.
+    struct Clock: Codable {
+        var offsetMs: Double?
+        var errorBoundMs: Double?
+        var bestRttMs: Double?
+        var pongs: Int
+    }
+
+    /// The probe's own resources.
+    struct Probe: Codable {
+        var wallS: Double
+        var cpuUserS: Double
+        var cpuSystemS: Double
+        /// CPU time over wall time, % of one core.
+        var cpuPercent: Double
+        var maxRssMib: Double
+    }
+
+    /// One class.
+    struct ClassLine: Codable {
+        var id: String
+        var delivered: Int
+        var lost: Int
+        var unexplained: Int
+        var p50: Double
+        var p99: Double
+        var max: Double
+    }
+
+    /// The gate.
+    struct Gate: Codable {
+        var objectives: [String]
+        var breaches: [String]
+        var passed: Bool
+    }
+
+    var config: Config
+    var budgetMs: Int?
+    var interrupted: Bool
+    var failure: String?
+    var lagMs: Lags
+    var delivery: Delivery
+    var connections: Connections
+    var clock: Clock
+    var probe: Probe
+    var perClass: [ClassLine]
+    var slo: Gate
+
+    init(plan: RunPlan, result r: RunResult, objectives: ServiceLevelObjective?) {
+        config = Config(
+            hub: plan.hub.description, role: plan.role.rawValue, classes: plan.classIDs.count,
+            publishersPerClass: plan.publishers, viewersPerClass: plan.viewers,
+            participantsPerClass: plan.participants, rateHz: plan.rate, intervalMs: plan.intervalMs,
+            durationS: Double(plan.durationUs) / 1e6, warmupS: Double(plan.warmupUs) / 1e6,
+            mode: plan.mode.rawValue, binary: plan.binary, phase: plan.phase.rawValue, seed: plan.seed,
+            slowViewers: plan.slowViewerFraction,
+            reconnectStorm: plan.storm.map {
+                "\(DurationText.describe(microseconds: $0.atUs)):\(ServiceLevelObjective.percent($0.fraction))"
+            },
+            ramp: plan.ramp.map { ramp in
+                ramp.stages.map {
+                    "\(DurationText.describe(microseconds: $0.durationUs)):\(ServiceLevelObjective.percent($0.level))"
+                }.joined(separator: ",")
+            },
+            classIds: plan.classIDs)
+        budgetMs = r.budgetMs
+        interrupted = r.interrupted
+        failure = r.failure
+        lagMs = Lags(
+            endToEnd: Percentiles(r.lag), uncorrected: Percentiles(r.uncorrected), probeSend: Percentiles(r.send),
+            fanOut: Percentiles(r.fanOut), publisherToHub: Percentiles(r.ingress),
+            hubToViewer: Percentiles(r.egress), slowViewers: Percentiles(r.slowLag),
+            streamJitter: Percentiles(r.streamJitter))
+        var all = r.counts
+        all.add(r.slowCounts)
+        delivery = Delivery(
+            samplesSent: r.samplesSent, samplesResent: r.samplesResent, samplesReceived: r.samplesReceived,
+            streams: r.counts, slowViewerStreams: r.slowCounts, expected: all.expected, lost: all.lost,
+            lossFraction: r.lossFraction, unexplained: r.unexplained, foreignSamples: r.foreignSamples,
+            malformedFrames: r.malformedFrames,
+            unexplainedExamples: r.unexplainedExamples.map {
+                UnexplainedExample(classID: $0.classID, viewer: $0.viewer, participant: $0.participant, seq: $0.seq)
+            })
+        connections = Connections(
+            planned: plan.connectionCount, openAtStart: r.openAtStart, peakOpen: r.peakOpen,
+            connectFailures: r.connectFailures, firstConnectError: r.firstConnectError, reconnects: r.reconnects,
+            unexpectedCloses: r.unexpectedCloses, hubErrors: r.hubErrors)
+        clock = Clock(
+            offsetMs: r.clock.offsetUs.map { Double($0) / 1_000 },
+            errorBoundMs: r.clock.errorBoundUs.map { Double($0) / 1_000 },
+            bestRttMs: r.clock.best.map { Double($0.rttUs) / 1_000 }, pongs: r.clock.count)
+        let cpuUs = r.cpu.userUs + r.cpu.systemUs
+        probe = Probe(
+            wallS: Double(r.wallUs) / 1e6, cpuUserS: Double(r.cpu.userUs) / 1e6,
+            cpuSystemS: Double(r.cpu.systemUs) / 1e6,
+            cpuPercent: r.wallUs > 0 ? (Double(cpuUs) / Double(r.wallUs) * 1_000).rounded() / 10 : 0,
+            maxRssMib: (Double(r.cpu.maxRSSKiB) / 1_024 * 10).rounded() / 10)
+        perClass = r.classes.map { c in
+            ClassLine(
+                id: c.id, delivered: c.counts.delivered, lost: c.counts.lost, unexplained: c.counts.unexplained,
+                p50: Double(c.lag.valueUs(at: 50)) / 1_000, p99: Double(c.lag.valueUs(at: 99)) / 1_000,
+                max: Double(c.lag.maxUs) / 1_000)
+        }
+        let breaches =
+            objectives?.evaluate(
+                ServiceLevelObjective.Measured(
+                    percentileUs: { r.lag.valueUs(at: $0) }, maxUs: r.lag.maxUs, lossFraction: r.lossFraction,
+                    unexplained: r.unexplained)) ?? []
+        slo = Gate(
+            objectives: objectives?.objectives.map(\.text) ?? [], breaches: breaches.map(\.description),
+            passed: breaches.isEmpty)
+    }
+
+    /// Pretty, key-sorted JSON with snake_case keys.
+    func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
+    }
+}

@@ -1,0 +1,82 @@
+/// What a run measured: the raw material of the table, the JSON report, the hgrm and the plot.
+struct RunResult {
+    /// One class's share.
+    struct ClassResult {
+        var id: String
+        var counts = StreamCounts()
+        var lag = LagDistribution(digits: .two)
+    }
+
+    /// A sample lost without a gap, for the report.
+    struct Unexplained: Equatable {
+        var classID: String
+        var viewer: Int
+        var participant: String
+        var seq: UInt32
+    }
+
+    /// End-to-end lag, corrected for coordinated omission: delivery − intended send time (normal viewers).
+    var lag = LagDistribution()
+    /// Delivery − the moment the probe actually wrote the sample (what a closed-loop tool would report).
+    var uncorrected = LagDistribution()
+    /// The probe's own send lag: actual write − intended send time.
+    var send = LagDistribution()
+    /// Per sample, its slowest normal viewer's lag: when the whole class had it.
+    var fanOut = LagDistribution()
+    /// Write → the hub's `rts` (network and the hub's read; `rts` has 1 ms resolution).
+    var ingress = LagDistribution()
+    /// The hub's `rts` → delivery (jitter buffer, queue, write, network).
+    var egress = LagDistribution()
+    /// End-to-end lag seen by the slow viewers (`--slow-viewers`), kept apart.
+    var slowLag = LagDistribution()
+    /// Each stream's final RFC 3550 jitter, µs (one value per stream).
+    var streamJitter = LagDistribution()
+
+    /// Accounting of the normal viewers' streams, and of the slow viewers' streams.
+    var counts = StreamCounts()
+    var slowCounts = StreamCounts()
+    var classes: [ClassResult] = []
+    var unexplainedExamples: [Unexplained] = []
+
+    /// Samples written in the measured window, samples resent after a reconnect (whole run).
+    var samplesSent = 0
+    var samplesResent = 0
+    /// Relayed samples received (whole run, every viewer).
+    var samplesReceived = 0
+    /// Samples of riders the probe does not know (another probe's, a demo class's).
+    var foreignSamples = 0
+    /// Hub frames the probe could not read.
+    var malformedFrames = 0
+    /// `error` messages from the hub, by code.
+    var hubErrors: [String: Int] = [:]
+    /// Connections that ended while the run needed them, by close code (`none` without a code).
+    var unexpectedCloses: [String: Int] = [:]
+    var connectFailures = 0
+    var firstConnectError: String?
+    var reconnects = 0
+    /// Connections open when sending began, and the most open at once.
+    var openAtStart = 0
+    var peakOpen = 0
+
+    /// The hub's clock against ours.
+    var clock = HubClockEstimator()
+    /// CPU the probe used over the run and its peak memory, and the run's wall time.
+    var cpu = ProcessResources.Usage(userUs: 0, systemUs: 0, maxRSSKiB: 0)
+    var wallUs: Int64 = 0
+    /// The class budget the hub announced in `welcome`, ms.
+    var budgetMs: Int?
+    /// Why the run could not be measured (exit status 2), or nil.
+    var failure: String?
+    /// Stopped early by SIGINT/SIGTERM.
+    var interrupted = false
+
+    /// Share of owed samples lost (conflation excluded), normal and slow viewers together.
+    var lossFraction: Double {
+        var all = counts
+        all.add(slowCounts)
+        return all.expected == 0 ? 0 : Double(all.lost) / Double(all.expected)
+    }
+
+    /// Unexplained losses, normal and slow viewers together.
+    var unexplained: Int { counts.unexplained + slowCounts.unexplained }
+}

@@ -1,0 +1,56 @@
+/// What happened to the samples of one (viewer, participant) stream, or of many streams added up.
+///
+/// Counts of fates (`delivered`, the three explained losses, `unexplained`, `lostAtClose`) cover only samples in
+/// the measured window; the anomaly counts (`duplicates`, `contradictions`, …) cover the whole run, since each is
+/// a broken promise of the protocol whenever it happens.
+struct StreamCounts: Equatable, Codable {
+    /// Samples received once, in or out of order.
+    var delivered = 0
+    /// Samples named in a `gap` with reason `backpressure` (the viewer's queue overflowed).
+    var backpressure = 0
+    /// Samples named in a `gap` with reason `late` (older than the budget).
+    var late = 0
+    /// Samples named in a `gap` with reason `conflated` (replaced by a newer one in `mode=latest`).
+    var conflated = 0
+    /// Samples neither delivered nor named in a gap while the viewer was connected: a hub bug.
+    var unexplained = 0
+    /// Samples still unaccounted for when the viewer's connection closed (a `gap` may have been on its way).
+    var lostAtClose = 0
+    /// The same sample received again.
+    var duplicates = 0
+    /// Samples received after a higher `seq` of the same participant.
+    var reordered = 0
+    /// A sample received after a gap named it, or a gap naming a sample already received.
+    var contradictions = 0
+    /// A sample named by two gaps.
+    var doubleGaps = 0
+    /// Gaps whose `count` differs from the number of samples in their range that the probe published.
+    var gapCountMismatches = 0
+    /// A sample that arrived so late it had left the accounting window (already counted as unexplained).
+    var outsideWindow = 0
+
+    /// Samples explained by a gap.
+    var explained: Int { backpressure + late + conflated }
+    /// Samples the viewer was owed: delivered, explained or missing.
+    var expected: Int { delivered + explained + unexplained + lostAtClose }
+    /// Samples that never arrived, conflated ones excluded (conflation is `mode=latest` doing its job).
+    var lost: Int { backpressure + late + unexplained + lostAtClose }
+    /// Anomalies that break the protocol's delivery promises.
+    var violations: Int { unexplained + duplicates + contradictions + doubleGaps + outsideWindow }
+
+    /// Adds `other` field by field.
+    mutating func add(_ other: StreamCounts) {
+        delivered += other.delivered
+        backpressure += other.backpressure
+        late += other.late
+        conflated += other.conflated
+        unexplained += other.unexplained
+        lostAtClose += other.lostAtClose
+        duplicates += other.duplicates
+        reordered += other.reordered
+        contradictions += other.contradictions
+        doubleGaps += other.doubleGaps
+        gapCountMismatches += other.gapCountMismatches
+        outsideWindow += other.outsideWindow
+    }
+}

@@ -1,0 +1,7 @@
+import Testing
+
+@testable import HRProbe
+
+@Test func probeModuleLoads() {
+    #expect(Bool(true))
+}
