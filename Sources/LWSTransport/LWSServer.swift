@@ -132,6 +132,9 @@ public final class LWSServer: @unchecked Sendable {
             table[index].callback = serverCallback
             table[index].per_session_data_size = 0
             table[index].rx_buffer_size = max(4096, min(options.maxMessageBytes, 65536))
+            // lws hands the kernel at most this much per send (default: rx_buffer_size); a batched frame of
+            // up to ~16 KiB must go out in one syscall, not in 4 KiB pieces with a POLLOUT round trip each.
+            table[index].tx_packet_size = 256 * 1024
             table[index].id = UInt32(index)
         }
         protocols = table
