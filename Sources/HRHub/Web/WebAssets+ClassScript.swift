@@ -143,6 +143,8 @@ extension WebAssets {
                 if (r.lastRts === null || rts >= r.lastRts) {
                     r.hist.push(rts, m.bpm > 0 ? m.bpm : NaN);
                     r.lastRts = rts;
+                    // Drawing trims too, but a hidden tab draws nothing: keep the history bounded here as well.
+                    if (r.hist.length > 4096) r.hist.splice(0, r.hist.length - 2048);
                 }
                 if (live) {
                     r.samples += 1;
