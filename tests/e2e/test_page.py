@@ -148,6 +148,7 @@ def test_class_screen_follows_the_class(hub, browser):
         anna = await Publisher.join(hub, "anna", lambda s: 120 + (s * 3) % 60, name="Anna", hrmax=190)
         ben = await Publisher.join(hub, "ben", lambda s: 150 + round(10 * math.sin(s / 2)), name="Ben", hrmax=185)
         chris = await Publisher.join(hub, "chris", lambda s: 190, hrmax=200)
+        publishers = [anna, ben, chris]
         page = await Page.open(browser)
         try:
             await page.viewport(1920, 1080)
@@ -188,11 +189,17 @@ def test_class_screen_follows_the_class(hub, browser):
             ben.sending = True
             await wait_tile(page, "ben", "t.dataset.state === 'live'", what="ben live again")
 
+            # A rider who joins while the screen is up gets a tile, in name order.
+            publishers.append(await Publisher.join(hub, "dana", lambda s: 100 + s % 7, name="Dana", hrmax=180))
+            await wait_tile(page, "dana", "/^\\d+$/.test(t.querySelector('.bpm').textContent)", what="dana's tile")
+            assert list(await tiles(page)) == ["anna", "ben", "chris", "dana"]
+            assert await page.evaluate("document.getElementById('riders').textContent") == "4 riders"
+
             # A rider who leaves is shown as gone, no longer counted, then removed (gone_ms=4000).
             await anna.leave()
             left = await wait_tile(page, "anna", "t.dataset.state === 'gone'", what="anna gone")
             assert left["status"] == "LEFT" and "gone" in left["cls"]
-            assert await page.evaluate("document.getElementById('riders').textContent") == "2 riders"
+            assert await page.evaluate("document.getElementById('riders').textContent") == "3 riders"
             await page.wait_for(
                 "!document.querySelector('#grid .tile[data-p=\"anna\"]')", timeout=10, what="anna's tile removed"
             )
@@ -204,11 +211,11 @@ def test_class_screen_follows_the_class(hub, browser):
             before = (await tiles(page))["ben"]["bpm"]
             await wait_tile(page, "ben", f"t.querySelector('.bpm').textContent !== {json.dumps(before)}")
             summary = await page.evaluate("window.hrhub.summary()")
-            assert sorted(r["p"] for r in summary["riders"]) == ["ben", "chris"], summary
+            assert sorted(r["p"] for r in summary["riders"]) == ["ben", "chris", "dana"], summary
             assert page.errors == [], page.errors
         finally:
             await page.close()
-            for publisher in (anna, ben, chris):
+            for publisher in publishers:
                 publisher.task.cancel()
                 await publisher.conn.close()
 
