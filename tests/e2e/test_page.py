@@ -106,7 +106,11 @@ async def wait_tile(page: Page, p: str, condition: str, timeout: float = 10.0, w
         const t = document.querySelector('#grid .tile[data-p={json.dumps(p)}]');
         return Boolean(t && ({condition}));
     }})()"""
-    await page.wait_for(expression, timeout, what=what or f"tile {p}: {condition}")
+    try:
+        await page.wait_for(expression, timeout, what=what or f"tile {p}: {condition}")
+    except AssertionError as error:
+        shown = await page.evaluate(f"({{ tiles: {TILES_JS}, summary: window.hrhub?.summary() }})")
+        raise AssertionError(f"{error}\nthe page shows: {shown!r}\npage errors: {page.errors!r}") from None
     return (await tiles(page))[p]
 
 

@@ -26,6 +26,7 @@ extension WebAssets {
             const ASPECT = 1.45;              // preferred tile width / height
             const params = new URLSearchParams(location.search);
             const GONE_REMOVE_MS = Number(params.get('gone_ms')) || 30000;
+            const TOKEN = params.get('token');  // passed on to the socket, for hubs that require one
 
             const $ = (id) => document.getElementById(id);
             const grid = $('grid');
@@ -217,7 +218,8 @@ extension WebAssets {
             function connect() {
                 clearTimeout(conn.timer);
                 const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-                const url = `${scheme}//${location.host}/v1/classes/${encodeURIComponent(classId)}/ws?role=viewer`;
+                const query = `role=viewer${TOKEN ? `&token=${encodeURIComponent(TOKEN)}` : ''}`;
+                const url = `${scheme}//${location.host}/v1/classes/${encodeURIComponent(classId)}/ws?${query}`;
                 conn.connects += 1;
                 conn.heardAt = performance.now();
                 setConn('connecting');

@@ -47,12 +47,16 @@ extension WebAssets {
             const empty = document.getElementById('empty');
             const status = document.getElementById('status');
             const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+            // A token in this page's URL goes on to the class screens (and from there to their sockets).
+            const token = new URLSearchParams(location.search).get('token');
+            const screen = (id) => `/classes/${encodeURIComponent(id)}${
+                token ? `?token=${encodeURIComponent(token)}` : ''}`;
 
             function render(classes) {
                 const items = classes.map((c) => {
                     const li = document.createElement('li');
                     const a = document.createElement('a');
-                    a.href = `/classes/${encodeURIComponent(c.id)}`;
+                    a.href = screen(c.id);
                     a.dataset.classId = c.id;
                     const id = document.createElement('span');
                     id.className = 'cid';
@@ -83,7 +87,7 @@ extension WebAssets {
             document.getElementById('open').addEventListener('submit', (event) => {
                 event.preventDefault();
                 const id = document.getElementById('cid').value.trim();
-                if (id) location.href = `/classes/${encodeURIComponent(id)}`;
+                if (id) location.href = screen(id);
             });
             refresh();
             setInterval(refresh, 3000);
