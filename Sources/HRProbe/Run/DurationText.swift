@@ -1,5 +1,5 @@
-import Foundation
 import ArgumentParser
+import Foundation
 
 /// Durations as people type them on the command line: `30s`, `500ms`, `2m`, `1h`, `250us`; a bare number is
 /// seconds. Fractions are fine (`1.5s`). Values are kept in microseconds, the probe's unit of time.

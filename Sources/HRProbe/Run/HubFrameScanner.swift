@@ -165,7 +165,6 @@ private struct JSONCursor<Bytes: RandomAccessCollection> where Bytes.Element == 
         }
     }
 
-
     func keyCode(_ key: Range<Int>) -> ScanKey {
         let first = bytes[key.lowerBound]
         switch key.count {

@@ -13,7 +13,8 @@ struct LagDistribution {
 
     /// An empty distribution; `digits` trades precision for memory (three digits: about 200 KiB).
     init(digits: SignificantDigits = .three) {
-        histogram = Histogram(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000,
+        histogram = Histogram(
+            lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000,
             numberOfSignificantValueDigits: digits)
     }
 

@@ -28,7 +28,7 @@ extension LoadSession {
 
     /// A slow viewer alternates: reading paused for about two seconds, then reading for a fifth of a second.
     func toggleSlowReading(_ index: Int, now: Int64) {
-        guard let id = connections[index].id, connections[index].isOpen else { return }
+        guard stage == .running, let id = connections[index].id, connections[index].isOpen else { return }
         let paused = !connections[index].readingPaused
         connections[index].readingPaused = paused
         client.setReceiving(id, !paused)

@@ -145,11 +145,11 @@ extension LoadSession {
         recentLag.record(lagUs)
         let k = connections[index].classIndex
         result.classes[k].lag.record(lagUs)
-        result.egress.record(arrivalUs - m.rts * 1_000)
+        result.egress.record(arrivalUs - (m.rts * 1_000 + 500))
         if plan.role == .both {
             if let writtenUs = riders[r].writtenAt(seq: m.seq) {
                 result.uncorrected.record(now - writtenUs)
-                result.ingress.record(m.rts * 1_000 - writtenUs)
+                result.ingress.record(m.rts * 1_000 + 500 - writtenUs)
             }
             if let fanOut = riders[r].fanOutDelivered(
                 seq: m.seq, intendedUs: intendedUs, us: now, viewers: classes[k].openNormalViewers)

@@ -198,7 +198,12 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         case .running:
             if now >= measureEndUs { beginDraining(now: now) }
         case .draining:
-            if now >= drainUntilUs || isDrained() { beginClosing(now: now) }
+            if isDrained() {
+                beginClosing(now: now)
+            } else if now >= drainUntilUs {
+                result.drainTimedOut = plan.role == .both
+                beginClosing(now: now)
+            }
         case .closing:
             if now >= closeUntilUs || client.connectionCount == 0 { finishRun() }
         case .done:
@@ -262,9 +267,11 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         case .viewer: role = .viewer
         case .participant: role = .participant
         }
-        let path = plan.path(classIndex: connection.classIndex, role: role, rider: connection.rider.map {
-            riders[$0].indexInClass
-        })
+        let path = plan.path(
+            classIndex: connection.classIndex, role: role,
+            rider: connection.rider.map {
+                riders[$0].indexInClass
+            })
         let subprotocol = plan.binary ? WireFormat.binary : WireFormat.json
         connecting = index
         let id = client.connect(
@@ -334,8 +341,16 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         stage = .draining
         measureEndUs = min(measureEndUs, now)
         for r in riders.indices { riders[r].sending = false }
+        // Slow viewers read freely from now on, so what the hub still holds for them arrives or is named in a gap.
+        for index in connections.indices where connections[index].readingPaused {
+            connections[index].readingPaused = false
+            if let id = connections[index].id { client.setReceiving(id, true) }
+        }
+        // A correct hub has delivered or named every sample within its budget once the viewer reads; slow viewers
+        // get three seconds more (a reader that stopped with a full window may wait on TCP's persist timer).
         let budgetUs = Int64(result.budgetMs ?? 800) * 1_000
-        drainUntilUs = now + (plan.drainUs ?? (budgetUs + 700_000))
+        let slowUs: Int64 = plan.slowViewerFraction > 0 ? 3_000_000 : 0
+        drainUntilUs = now + (plan.drainUs ?? (budgetUs + 700_000 + slowUs))
     }
 
     func beginClosing(now: Int64) {
@@ -392,7 +407,9 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
                         result.counts.add(stream.counts)
                         result.classes[k].counts.add(stream.counts)
                     }
-                    if stream.counts.delivered > 1 { result.streamJitter.record(Int64(stream.jitter.valueUs)) }
+                    if !slow && stream.counts.delivered > 1 {
+                        result.streamJitter.record(Int64(stream.jitter.valueUs))
+                    }
                     if let seq = stream.firstUnexplained, result.unexplainedExamples.count < 20 {
                         result.unexplainedExamples.append(
                             RunResult.Unexplained(
@@ -417,8 +434,11 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         }
         if let rider = connection.rider {
             let profile = riders[rider].device?.profile ?? Profile(name: ParticipantNumbering.id(rider))
-            enqueue(index, OutboundFrame(
-                seq: nil, intendedUs: 0, bytes: ClientFrameEncoder.json(.hello(profile)), kind: .text, replay: false))
+            enqueue(
+                index,
+                OutboundFrame(
+                    seq: nil, intendedUs: 0, bytes: ClientFrameEncoder.json(.hello(profile)), kind: .text, replay: false
+                ))
         }
         if connection.slow {
             client.setReceiveBufferSize(id, bytes: Self.slowReceiveBufferBytes)
@@ -435,10 +455,9 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         connections[index].welcomed = false
         connections[index].readingPaused = false
         connections[index].clearOutbound()
-        if was.isOpen && was.kind.views {
-            if !was.slow { classes[was.classIndex].openNormalViewers -= 1 }
-            closeStreams(of: index)
-        }
+        if was.isOpen && was.kind.views && !was.slow { classes[was.classIndex].openNormalViewers -= 1 }
+        // While closing, streams stay as they are: `finishRun` judges them against the last published seqs.
+        if was.isOpen && was.kind.views && stage != .closing && stage != .done { closeStreams(of: index) }
         if stage == .closing || stage == .done {
             if stage == .closing && client.connectionCount == 0 { finishRun() }
             return
@@ -453,8 +472,12 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
             }
         } else if !was.dropping {
             result.unexpectedCloses[code.map(String.init) ?? "none", default: 0] += 1
-            logger.info("connection closed by the hub", metadata: ["code": "\(code.map(String.init) ?? "none")",
-                "reason": "\(reason)"])
+            logger.info(
+                "connection closed by the hub",
+                metadata: [
+                    "code": "\(code.map(String.init) ?? "none")",
+                    "reason": "\(reason)",
+                ])
         }
         connections[index].dropping = false
         let backoff = StormPlan.backoffUs(attempt: was.attempts, unit: rng.unit())

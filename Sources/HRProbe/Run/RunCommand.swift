@@ -200,8 +200,9 @@ struct RunCommand: ParsableCommand {
         }
         let storm = try reconnectStorm.map(StormPlan.init(parsing:))
         if let storm, storm.atUs >= durationUs {
-            throw ValidationError("--reconnect-storm at \(DurationText.describe(microseconds: storm.atUs)) is after "
-                + "the measured window (\(duration))")
+            throw ValidationError(
+                "--reconnect-storm at \(DurationText.describe(microseconds: storm.atUs)) is after "
+                    + "the measured window (\(duration))")
         }
         let rampPlan = try ramp.map(RampPlan.init(parsing:))
         let drainUs = try drain.map { try DurationText.microseconds($0, option: "--drain") }

@@ -139,6 +139,7 @@ struct RunReport: Codable {
     var config: Config
     var budgetMs: Int?
     var interrupted: Bool
+    var drainTimedOut: Bool
     var failure: String?
     var lagMs: Lags
     var delivery: Delivery
@@ -167,6 +168,7 @@ struct RunReport: Codable {
             classIds: plan.classIDs)
         budgetMs = r.budgetMs
         interrupted = r.interrupted
+        drainTimedOut = r.drainTimedOut
         failure = r.failure
         lagMs = Lags(
             endToEnd: Percentiles(r.lag), uncorrected: Percentiles(r.uncorrected), probeSend: Percentiles(r.send),

@@ -69,6 +69,8 @@ struct RunResult {
     var failure: String?
     /// Stopped early by SIGINT/SIGTERM.
     var interrupted = false
+    /// The drain ended at its time limit with some viewers still owed samples (see `pendingAtEnd`).
+    var drainTimedOut = false
 
     /// Share of owed samples lost (conflation excluded), normal and slow viewers together.
     var lossFraction: Double {

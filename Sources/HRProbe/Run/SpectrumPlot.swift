@@ -52,18 +52,22 @@ struct SpectrumPlot {
         let plotHeight = Self.height - Self.top - Self.bottom
         let points = series.map { Self.points($0.distribution) }
         let maxCount = series.map(\.distribution.count).max() ?? 0
-        // Decades of 1/(1−p) worth showing: enough for the largest series' count (p99.99 needs 10,000 values).
-        let decades = Double(min(6, max(2, Int(log10(Double(max(maxCount, 1))).rounded(.up)))))
-        let largestMs = max(
-            points.flatMap { $0.map(\.ms) }.max() ?? 1,
-            objectives.map { Double($0.limitUs) / 1_000 }.max() ?? 0)
-        let yMax = Self.niceCeiling(largestMs * 1.08)
+        // Decades of 1/(1−p) worth showing: enough for the largest series' count (p99.99 needs 10,000 values),
+        // and one beyond the highest objective so its step is visible.
+        let countDecades = Int(log10(Double(max(maxCount, 1))).rounded(.up))
+        let objectiveDecades = objectives.map { Int((-log10(1 - $0.percentile / 100)).rounded(.up)) + 1 }.max() ?? 0
+        let decades = Double(min(6, max(2, countDecades, objectiveDecades)))
+        let values = points.flatMap { $0.map(\.ms) } + objectives.map { Double($0.limitUs) / 1_000 }
+        let range = Self.logRange(values)
 
         func x(_ percentile: Double) -> Double {
             let p = min(percentile / 100, 1 - pow(10, -decades))
             return Self.left + min(log10(1 / (1 - p)) / decades, 1) * plotWidth
         }
-        func y(_ ms: Double) -> Double { Self.top + plotHeight - min(ms / yMax, 1) * plotHeight }
+        func y(_ ms: Double) -> Double {
+            let fraction = (log10(max(ms, range.low)) - log10(range.low)) / (log10(range.high) - log10(range.low))
+            return Self.top + plotHeight - min(max(fraction, 0), 1) * plotHeight
+        }
 
         var svg = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(Self.width))" height="\(Int(Self.height))" \
@@ -81,11 +85,14 @@ struct SpectrumPlot {
             svg += Self.text(
                 Self.percentileLabel(decade), x: gx, y: Self.top + plotHeight + 18, anchor: "middle")
         }
-        for tick in 0...5 {
-            let value = yMax * Double(tick) / 5
-            let gy = y(value)
-            svg += Self.line(Self.left, gy, Self.left + plotWidth, gy, stroke: "#e3e3e3")
-            svg += Self.text(Self.msLabel(value), x: Self.left - 8, y: gy + 4, anchor: "end")
+        var decade = range.low
+        while decade <= range.high * 1.0001 {
+            for step in [1.0, 2, 5] where decade * step <= range.high * 1.0001 {
+                let gy = y(decade * step)
+                svg += Self.line(Self.left, gy, Self.left + plotWidth, gy, stroke: step == 1 ? "#d0d0d0" : "#f0f0f0")
+                svg += Self.text(Self.msLabel(decade * step), x: Self.left - 8, y: gy + 4, anchor: "end")
+            }
+            decade *= 10
         }
         svg += Self.line(Self.left, Self.top + plotHeight, Self.left + plotWidth, Self.top + plotHeight, stroke: "#444")
         svg += Self.line(Self.left, Self.top, Self.left, Self.top + plotHeight, stroke: "#444")
@@ -93,7 +100,7 @@ struct SpectrumPlot {
             "percentile (log scale of 1/(1−p))", x: Self.left + plotWidth / 2, y: Self.height - 22, anchor: "middle")
         svg += """
             <text x="22" y="\(Self.top + plotHeight / 2)" text-anchor="middle" \
-            transform="rotate(-90 22 \(Self.top + plotHeight / 2))">lag (ms)</text>
+            transform="rotate(-90 22 \(Self.top + plotHeight / 2))">lag (ms, log scale)</text>
 
             """
         // The SLO: a staircase (each objective holds from its percentile to the next one's), with markers.
@@ -105,16 +112,18 @@ struct SpectrumPlot {
                 let x1 = i + 1 < objectives.count ? x(objectives[i + 1].percentile) : Self.left + plotWidth
                 path += "\(i == 0 ? "M" : "L")\(Self.f(x0)),\(Self.f(y(limit))) L\(Self.f(x1)),\(Self.f(y(limit))) "
             }
-            svg += "<path d=\"\(path)\" fill=\"none\" stroke=\"#d62728\" stroke-width=\"2\" "
+            svg +=
+                "<path d=\"\(path)\" fill=\"none\" stroke=\"#d62728\" stroke-width=\"2\" "
                 + "stroke-dasharray=\"8 4\"/>\n"
             for objective in objectives {
                 let limit = Double(objective.limitUs) / 1_000
                 let px = x(objective.percentile)
                 let py = y(limit)
                 svg += "<circle cx=\"\(Self.f(px))\" cy=\"\(Self.f(py))\" r=\"4\" fill=\"#d62728\"/>\n"
+                let nearRight = px > Self.left + plotWidth * 0.75
                 svg += Self.text(
                     "SLO \(ServiceLevelObjective.percentileName(objective.percentile)) ≤ \(Self.msLabel(limit)) ms",
-                    x: px + 6, y: py - 6, anchor: "start", fill: "#d62728")
+                    x: nearRight ? px - 6 : px + 6, y: py - 6, anchor: nearRight ? "end" : "start", fill: "#d62728")
             }
         }
         // The series, as steps: each value holds until the next percentile.
@@ -139,7 +148,8 @@ struct SpectrumPlot {
         for s in series {
             let p99 = Double(s.distribution.valueUs(at: 99)) / 1_000
             let maximum = Double(s.distribution.maxUs) / 1_000
-            svg += "<line x1=\"\(Self.f(Self.left + 12))\" y1=\"\(Self.f(ly - 4))\" x2=\"\(Self.f(Self.left + 40))\" "
+            svg +=
+                "<line x1=\"\(Self.f(Self.left + 12))\" y1=\"\(Self.f(ly - 4))\" x2=\"\(Self.f(Self.left + 40))\" "
                 + "y2=\"\(Self.f(ly - 4))\" stroke=\"\(s.style.stroke)\" \(s.style.attributes)/>\n"
             svg += Self.text(
                 "\(s.name): p99 \(Self.msLabel(p99)) ms, max \(Self.msLabel(maximum)) ms, n=\(s.distribution.count)",
@@ -160,16 +170,21 @@ struct SpectrumPlot {
 
     /// `0%`, `90%`, `99%`, `99.9%`, …
     static func percentileLabel(_ decade: Int) -> String {
-        decade == 0 ? "0%" : decade == 1 ? "90%" : "99." + String(repeating: "9", count: decade - 2) + "%"
-            .replacingOccurrences(of: "99.%", with: "99%")
+        switch decade {
+        case 0: "0%"
+        case 1: "90%"
+        case 2: "99%"
+        default: "99." + String(repeating: "9", count: decade - 2) + "%"
+        }
     }
 
-    /// 1, 2 or 5 times a power of ten, at least `value`.
-    static func niceCeiling(_ value: Double) -> Double {
-        guard value > 0 else { return 1 }
-        let magnitude = pow(10, floor(log10(value)))
-        for step in [1.0, 2, 2.5, 5, 10] where step * magnitude >= value { return step * magnitude }
-        return 10 * magnitude
+    /// The y axis, ms: whole decades around `values` (at least 0.01 ms, at least one decade apart).
+    static func logRange(_ values: [Double]) -> (low: Double, high: Double) {
+        let positive = values.filter { $0 > 0 }
+        let low = max(0.01, pow(10, floor(log10(positive.min() ?? 0.1))))
+        var high = pow(10, (log10(max(positive.max() ?? 1, low) * 1.05)).rounded(.up))
+        if high <= low { high = low * 10 }
+        return (low, high)
     }
 
     static func msLabel(_ value: Double) -> String {

@@ -121,19 +121,21 @@ struct StreamAccount {
         }
     }
 
-    /// The run is over and `lastSeq` (when known) was the participant's last published seq: every owed seq up to
-    /// it that is neither delivered nor explained is unexplained.
+    /// The run is over and `lastSeq` (when known) was the participant's last published seq. Holes at or below the
+    /// newest seq observed are `unexplained` (the hub moved past them without a gap); owed seqs above it are
+    /// `pendingAtEnd` (they never arrived before the run ended, and may still have been on their way).
     mutating func finish(lastSeq: UInt32?, measuredFrom: UInt32?) {
         guard let base else { return }
         let from = measuredFrom.map(unwrap) ?? .max
-        if let lastSeq {
-            let last = unwrap(lastSeq)
-            if last > highest { advance(to: last, measuredFrom: from) }
-        }
         var q = max(base, highest - Self.windowSize + 1)
         while q <= highest {
             if !bit(deliveredBits, q) && !bit(explainedBits, q) && q >= from { noteUnexplained(q) }
             q += 1
+        }
+        if let lastSeq {
+            let last = unwrap(lastSeq)
+            let first = max(highest + 1, from, base)
+            if last >= first { counts.pendingAtEnd += Int(last - first + 1) }
         }
         self.base = nil
     }

@@ -1,6 +1,6 @@
 /// What happened to the samples of one (viewer, participant) stream, or of many streams added up.
 ///
-/// Counts of fates (`delivered`, the three explained losses, `unexplained`, `lostAtClose`) cover only samples in
+/// Counts of fates (`delivered`, the explained losses, `unexplained`, `lostAtClose`, `pendingAtEnd`) cover only samples in
 /// the measured window; the anomaly counts (`duplicates`, `contradictions`, …) cover the whole run, since each is
 /// a broken promise of the protocol whenever it happens.
 struct StreamCounts: Equatable, Codable {
@@ -16,6 +16,9 @@ struct StreamCounts: Equatable, Codable {
     var unexplained = 0
     /// Samples still unaccounted for when the viewer's connection closed (a `gap` may have been on its way).
     var lostAtClose = 0
+    /// Samples published that had neither arrived nor been named in a gap when the run ended, all newer than
+    /// anything the viewer had heard of (late, or lost without a gap: the drain was too short to tell).
+    var pendingAtEnd = 0
     /// The same sample received again.
     var duplicates = 0
     /// Samples received after a higher `seq` of the same participant.
@@ -32,9 +35,9 @@ struct StreamCounts: Equatable, Codable {
     /// Samples explained by a gap.
     var explained: Int { backpressure + late + conflated }
     /// Samples the viewer was owed: delivered, explained or missing.
-    var expected: Int { delivered + explained + unexplained + lostAtClose }
+    var expected: Int { delivered + explained + unexplained + lostAtClose + pendingAtEnd }
     /// Samples that never arrived, conflated ones excluded (conflation is `mode=latest` doing its job).
-    var lost: Int { backpressure + late + unexplained + lostAtClose }
+    var lost: Int { backpressure + late + unexplained + lostAtClose + pendingAtEnd }
     /// Anomalies that break the protocol's delivery promises.
     var violations: Int { unexplained + duplicates + contradictions + doubleGaps + outsideWindow }
 
@@ -46,6 +49,7 @@ struct StreamCounts: Equatable, Codable {
         conflated += other.conflated
         unexplained += other.unexplained
         lostAtClose += other.lostAtClose
+        pendingAtEnd += other.pendingAtEnd
         duplicates += other.duplicates
         reordered += other.reordered
         contradictions += other.contradictions

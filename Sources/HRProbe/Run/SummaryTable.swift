@@ -23,7 +23,8 @@ enum SummaryTable {
         line()
 
         line(
-            pad("lag (ms)", 34) + pad("count", 9, right: true) + ["p50", "p90", "p99", "p99.9", "p99.99", "max"]
+            pad("lag (ms)", 34) + pad("count", 9, right: true)
+                + ["p50", "p90", "p99", "p99.9", "p99.99", "max"]
                 .map { pad($0, 10, right: true) }.joined())
         let l = report.lagMs
         let rows: [(String, RunReport.Percentiles)] = [
@@ -54,10 +55,13 @@ enum SummaryTable {
         line(fates)
         line(
             "  explained by gaps: backpressure \(s.backpressure) · late \(s.late) · conflated \(s.conflated)"
-                + " · lost at close \(s.lostAtClose)")
+                + " · lost at close \(s.lostAtClose) · not arrived by the end \(s.pendingAtEnd)")
         line(
             "  order: duplicates \(s.duplicates) · reordered \(s.reordered) · contradictions \(s.contradictions)"
                 + " · double gaps \(s.doubleGaps) · gap count mismatches \(s.gapCountMismatches)")
+        if report.drainTimedOut {
+            line("  the drain timed out: some viewers were still owed samples when the run ended (--drain)")
+        }
         let j = l.streamJitter
         line(
             "  jitter (RFC 3550, per stream, ms): p50 \(ms(j.p50)) · p99 \(ms(j.p99)) · max \(ms(j.max))"
@@ -67,13 +71,16 @@ enum SummaryTable {
             line(
                 "  slow viewers: owed \(slow.expected) · delivered \(slow.delivered) · backpressure"
                     + " \(slow.backpressure) · late \(slow.late) · lost at close \(slow.lostAtClose)"
+                    + " · not arrived by the end \(slow.pendingAtEnd)"
                     + " · unexplained \(slow.unexplained)")
         }
         if d.unexplained > 0 {
             line()
             line("!! UNEXPLAINED LOSS: \(d.unexplained) samples were neither delivered nor named in a gap (a hub bug)")
             for e in d.unexplainedExamples.prefix(5) {
-                line("!!   class \(e.classID) viewer \(e.viewer) participant \(e.participant) first missing seq \(e.seq)")
+                line(
+                    "!!   class \(e.classID) viewer \(e.viewer) participant \(e.participant) first missing seq \(e.seq)"
+                )
             }
         }
         if d.foreignSamples > 0 || d.malformedFrames > 0 {
@@ -86,12 +93,16 @@ enum SummaryTable {
         conns += " · connect failures \(n.connectFailures) · reconnects \(n.reconnects)"
         line(conns)
         if !n.unexpectedCloses.isEmpty {
-            line("  closed by the hub: " + n.unexpectedCloses.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }
-                .joined(separator: " · "))
+            line(
+                "  closed by the hub: "
+                    + n.unexpectedCloses.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }
+                    .joined(separator: " · "))
         }
         if !n.hubErrors.isEmpty {
-            line("  hub errors: " + n.hubErrors.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }
-                .joined(separator: " · "))
+            line(
+                "  hub errors: "
+                    + n.hubErrors.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }
+                    .joined(separator: " · "))
         }
         if let error = n.firstConnectError { line("  first connect error: \(error)") }
         let k = report.clock

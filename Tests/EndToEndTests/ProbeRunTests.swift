@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+
+extension EndToEnd {
+    /// `hrprobe run`, as a process against the real `hrhub`: short runs whose JSON report is checked for
+    /// deliveries and for loss that the hub explained. No wall-clock timing is asserted.
+    @Suite struct ProbeRunTests {
+        /// Runs `hrprobe run` against `hub` with `arguments` and a JSON report; returns status, report and output.
+        static func run(
+            _ hub: HubProcess, _ arguments: [String]
+        ) throws -> (status: Int32, report: [String: Any], stdout: String, stderr: String) {
+            let file = FileManager.default.temporaryDirectory
+                .appendingPathComponent("hrprobe-\(UUID().uuidString).json")
+            defer { try? FileManager.default.removeItem(at: file) }
+            let (status, stdout, stderr) = try WatchCommandTests.runProbe(
+                ["run", hub.baseURL + "/", "--quiet", "--json", file.path] + arguments, timeout: .seconds(60))
+            let data = (try? Data(contentsOf: file)) ?? Data()
+            let report = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+            return (status, report, stdout, stderr)
+        }
+
+        static func number(_ report: [String: Any], _ path: String...) -> Int? {
+            var value: Any? = report
+            for key in path { value = (value as? [String: Any])?[key] }
+            return value as? Int
+        }
+
+        @Test(arguments: [false, true])
+        func aShortRunDeliversWithoutUnexplainedLoss(binary: Bool) throws {
+            try HubProcess.with { hub in
+                let (status, report, stdout, stderr) = try Self.run(
+                    hub,
+                    [
+                        "--classes", "2", "--publishers", "4", "--viewers", "2", "--participants", "1",
+                        "--rate", "4", "--duration", "3s", "--warmup", "1s", "--slo", "p99=5s",
+                    ] + (binary ? ["--binary"] : []))
+                #expect(status == 0, "stdout: \(stdout)\nstderr: \(stderr)")
+                let delivered = Self.number(report, "delivery", "streams", "delivered") ?? 0
+                #expect(delivered > 0, "\(stdout)")
+                #expect(Self.number(report, "delivery", "unexplained") == 0, "\(stdout)")
+                #expect(Self.number(report, "delivery", "streams", "duplicates") == 0)
+                #expect(Self.number(report, "lag_ms", "end_to_end", "count") == delivered)
+                #expect(stdout.contains("end-to-end (due → delivered)"))
+                #expect(stdout.contains("SLO PASS"))
+            }
+        }
+
+        @Test func tinyQueuesAndSlowViewersLoseOnlyExplainedSamples() throws {
+            try HubProcess.with(["--queue-max-messages", "4"]) { hub in
+                let (status, report, stdout, stderr) = try Self.run(
+                    hub,
+                    [
+                        "--classes", "1", "--publishers", "20", "--viewers", "4", "--slow-viewers", "50%",
+                        "--rate", "5", "--phase", "aligned", "--duration", "5s", "--warmup", "1s",
+                    ])
+                #expect(status == 0, "stdout: \(stdout)\nstderr: \(stderr)")
+                #expect(Self.number(report, "delivery", "unexplained") == 0, "\(stdout)")
+                let slow = (report["delivery"] as? [String: Any])?["slow_viewer_streams"] as? [String: Any] ?? [:]
+                let normal = (report["delivery"] as? [String: Any])?["streams"] as? [String: Any] ?? [:]
+                let explained = [slow, normal].reduce(0) { total, counts in
+                    total + (counts["backpressure"] as? Int ?? 0) + (counts["late"] as? Int ?? 0)
+                }
+                #expect(explained > 0, "slow readers behind four-message queues must lose samples:\n\(stdout)")
+                for counts in [slow, normal] {
+                    #expect(counts["contradictions"] as? Int == 0, "\(stdout)")
+                    #expect(counts["duplicates"] as? Int == 0, "\(stdout)")
+                }
+            }
+        }
+
+        @Test func anSLOBreachExitsWith1AndNamesIt() throws {
+            try HubProcess.with { hub in
+                let (status, report, stdout, _) = try Self.run(
+                    hub, ["--publishers", "2", "--duration", "1s", "--warmup", "0s", "--slo", "p50=1us"])
+                #expect(status == 1)
+                #expect(stdout.contains("SLO BREACH · p50 = "), "\(stdout)")
+                #expect((report["slo"] as? [String: Any])?["passed"] as? Bool == false)
+            }
+        }
+
+        @Test(arguments: [
+            (["run", "http://127.0.0.1:1/"], "not a ws:// or wss:// URL"),
+            (["run", "ws://127.0.0.1:1/", "--slo", "p99=fast"], "--slo"),
+            (["run", "ws://127.0.0.1:1/", "--mode", "sometimes"], "--mode must be all or latest"),
+            (["run", "ws://127.0.0.1:1/", "--slow-viewers", "150%"], "--slow-viewers"),
+            (["run", "ws://127.0.0.1:1/", "--role", "view"], "--run-id"),
+            (["run", "ws://127.0.0.1:1/", "--reconnect-storm", "10s"], "AT:FRACTION"),
+        ])
+        func badFlagsExitWith2AndSayWhy(arguments: [String], expected: String) throws {
+            let (status, _, stderr) = try WatchCommandTests.runProbe(arguments)
+            #expect(status == 2)
+            #expect(stderr.contains(expected), "stderr: \(stderr)")
+        }
+
+        @Test func aHubThatIsNotThereExitsWith2() throws {
+            let port = try #require(WatchCommandTests.unusedPort())
+            let (status, _, stderr) = try WatchCommandTests.runProbe(
+                ["run", "ws://127.0.0.1:\(port)/", "--duration", "1s", "--quiet"])
+            #expect(status == 2)
+            #expect(stderr.contains("cannot connect"), "stderr: \(stderr)")
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import LWSTransport
+import Testing
+
+@testable import HRProbe
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
+
+/// The shapes of what a run writes: the hgrm text, the SVG plot, the JSON report and the summary table.
+@Suite struct ReportOutputTests {
+    static func distribution(_ values: ClosedRange<Int64>) -> LagDistribution {
+        var d = LagDistribution()
+        for value in values { d.record(value * 10) }
+        return d
+    }
+
+    static func plan() -> RunPlan {
+        RunPlan(
+            hub: WebSocketURL("ws://127.0.0.1:9/")!, classIDs: ["t-0", "t-1"], publishers: 3, viewers: 2,
+            participants: 0, rate: 1, intervalMs: 1_000, durationUs: 10_000_000, warmupUs: 1_000_000, mode: .all,
+            binary: false, phase: .random, seed: 1, slowViewerFraction: 0, storm: nil, ramp: nil, role: .both,
+            sourceAddresses: [])
+    }
+
+    static func result() -> RunResult {
+        var result = RunResult()
+        result.lag = distribution(1...20_000)
+        result.uncorrected = distribution(1...10_000)
+        result.fanOut = distribution(100...5_000)
+        result.counts.delivered = 120
+        result.counts.late = 3
+        result.classes = [RunResult.ClassResult(id: "t-0"), RunResult.ClassResult(id: "t-1")]
+        result.classes[0].lag.record(1_000)
+        result.classes[1].lag.record(9_000)
+        result.wallUs = 12_000_000
+        result.cpu = ProcessResources.Usage(userUs: 600_000, systemUs: 600_000, maxRSSKiB: 40_960)
+        return result
+    }
+
+    @Test func hgrmIsHdrHistogramsPercentileText() {
+        let text = HgrmWriter.render(Self.distribution(1...1_000))
+        let lines = text.split(separator: "\n")
+        #expect(lines.first?.contains("Value") == true && lines.first?.contains("1/(1-Percentile)") == true)
+        #expect(lines.last?.hasPrefix("#[Buckets") == true)
+        let max = lines.first { $0.hasPrefix("#[Max") } ?? ""
+        #expect(max.contains(" 10.0"), "values in ms: \(max)")
+    }
+
+    @Test func svgIsADocumentWithSeriesAndTheSLO() throws {
+        let plot = SpectrumPlot(
+            title: "a <b> & c",
+            series: [.init(name: "end-to-end", distribution: Self.distribution(1...20_000), style: .primary)],
+            objectives: [(99, 100_000), (99.9, 150_000)])
+        let svg = plot.render()
+        #expect(svg.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\""))
+        #expect(svg.hasSuffix("</svg>\n"))
+        #expect(svg.contains("a &lt;b&gt; &amp; c"))
+        #expect(svg.components(separatedBy: "<circle").count - 1 == 2, "one marker per objective")
+        #expect(svg.contains("SLO p99.9 ≤ 150 ms"))
+        #expect(svg.contains("99.99%"), "an axis reaching past the highest objective")
+        #expect(svg.contains("stroke=\"#1f5fbf\""))
+        // Well-formed XML, as far as Foundation's parser can tell.
+        let parser = XMLParser(data: Data(svg.utf8))
+        #expect(parser.parse(), "\(parser.parserError.map { "\($0)" } ?? "")")
+    }
+
+    @Test func theJSONReportHasSnakeCaseSectionsAndTheGate() throws {
+        let slo = try ServiceLevelObjective(parsing: "p99=150ms")
+        let report = RunReport(plan: Self.plan(), result: Self.result(), objectives: slo)
+        let json = try report.json()
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        for key in ["config", "lag_ms", "delivery", "connections", "clock", "probe", "per_class", "slo"] {
+            #expect(object[key] != nil, "key \(key) in \(object.keys.sorted())")
+        }
+        let lag = try #require((object["lag_ms"] as? [String: Any])?["end_to_end"] as? [String: Any])
+        #expect(abs((lag["p99"] as? Double ?? 0) - 198) < 0.5, "HdrHistogram keeps three significant digits")
+        #expect(lag["count"] as? Int == 20_000)
+        let gate = try #require(object["slo"] as? [String: Any])
+        #expect(gate["passed"] as? Bool == false)
+        #expect((gate["breaches"] as? [String])?.first?.hasPrefix("p99 = 198") == true)
+        let delivery = try #require(object["delivery"] as? [String: Any])
+        #expect(delivery["unexplained"] as? Int == 0)
+        #expect(delivery["expected"] as? Int == 123)
+        #expect((object["per_class"] as? [[String: Any]])?.count == 2)
+    }
+
+    @Test func theTableNamesEveryRowAndTheVerdict() throws {
+        var result = Self.result()
+        result.counts.unexplained = 2
+        result.unexplainedExamples = [.init(classID: "t-1", viewer: 0, participant: "r2", seq: 44)]
+        let report = RunReport(
+            plan: Self.plan(), result: result, objectives: try ServiceLevelObjective(parsing: "p99=1s"))
+        let table = SummaryTable.render(report)
+        #expect(table.contains("end-to-end (due → delivered)"))
+        #expect(table.contains("uncorrected"))
+        #expect(table.contains("UNEXPLAINED LOSS: 2 samples"))
+        #expect(table.contains("participant r2 first missing seq 44"))
+        #expect(table.contains("SLO BREACH · unexplained loss = 2 samples > 0"))
+        #expect(table.contains("cpu 10% of one core"))
+        #expect(table.split(separator: "\n").allSatisfy { $0.count <= 120 })
+    }
+}

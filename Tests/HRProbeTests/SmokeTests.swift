@@ -1,7 +1,0 @@
-import Testing
-
-@testable import HRProbe
-
-@Test func probeModuleLoads() {
-    #expect(Bool(true))
-}
