@@ -15,6 +15,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
@@ -35,6 +38,11 @@ let package = Package(
                 .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
+        // Tokens: HS256 JWTs (HMAC from swift-crypto) and who may connect where.
+        .target(
+            name: "HRAuth",
+            dependencies: ["HRProtocol", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // Realistic heart-rate traces, shared by the hub's demo class and the probe.
         .target(name: "HRSimulation", dependencies: ["HRProtocol"]),
         // The only module that touches C: libwebsockets server and client contexts.
@@ -48,9 +56,11 @@ let package = Package(
         .executableTarget(
             name: "HRHub",
             dependencies: [
-                "HRProtocol", "HRCore", "HRSimulation", "LWSTransport",
+                "HRProtocol", "HRCore", "HRSimulation", "LWSTransport", "HRAuth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(
@@ -63,6 +73,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "HRProtocolTests", dependencies: ["HRProtocol"]),
+        .testTarget(name: "HRAuthTests", dependencies: ["HRAuth", "HRProtocol"]),
         .testTarget(name: "HRCoreTests", dependencies: ["HRCore", "HRProtocol"]),
         .testTarget(name: "HRSimulationTests", dependencies: ["HRSimulation"]),
         // hrprobe's pure logic (stream accounting, SLO, reports, clock offset), through `@testable import`.

@@ -14,6 +14,8 @@ final class Client {
     var writeRequested = false
     /// A close was requested; nothing more is queued.
     var closing = false
+    /// Errors this connection caused (duplicates excepted), towards `maxErrors`.
+    var errors = 0
     /// Position in `room.viewers`, for O(1) removal; nil when not viewing.
     var viewerIndex: Int?
 

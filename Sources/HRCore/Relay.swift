@@ -68,7 +68,17 @@ public final class Relay {
     /// A WebSocket connection opened for a valid request. Queues `welcome` (and `snapshot` for viewing
     /// roles); a publishing connection takes over an older one of the same participant (closed with 4009).
     /// `isVirtual` makes a demo rider that lives inside the hub and is never sent anything.
+    /// A connection that would exceed `maxClasses` or `maxParticipantsPerClass` is closed with 4029 instead,
+    /// changing nothing.
     public func open(_ id: ClientID, request: ConnectRequest, format: WireFormat, now: Int64, isVirtual: Bool = false) {
+        if rooms[request.classID] == nil && rooms.count >= config.maxClasses {
+            return effects.append(.close(id, .tooMany, flushFirst: false))
+        }
+        if request.role.publishes, let p = request.participant, let room = rooms[request.classID],
+            room.participants[p] == nil, room.participants.count >= config.maxParticipantsPerClass
+        {
+            return effects.append(.close(id, .tooMany, flushFirst: false))
+        }
         let room = rooms[request.classID] ?? makeRoom(request.classID)
         room.connectionCount += 1
         room.emptySince = nil
@@ -146,10 +156,18 @@ public final class Relay {
     }
 
     /// A client message that failed to decode: the client gets an `error`; no state changes.
+    /// A client whose errors (duplicates excepted: they are harmless) exceed `maxErrors` is then closed with
+    /// 4029, after the error is sent.
     public func reject(_ id: ClientID, _ error: ProtocolError, now: Int64) {
         guard let client = clients[id], !client.closing else { return }
         counters.errors += 1
         send(.error(error), to: client, now: now)
+        guard error.code != .duplicate else { return }
+        client.errors += 1
+        if client.errors > config.maxErrors {
+            client.closing = true
+            effects.append(.close(id, .tooMany, flushFirst: true))
+        }
     }
 
     private func ingest(_ sample: Sample, from rider: Participant, client: Client, now: Int64) {

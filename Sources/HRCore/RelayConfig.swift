@@ -16,6 +16,12 @@ public struct RelayConfig: Sendable {
     public var classLingerMs: Int64 = 60_000
     /// Whether the per-participant jitter buffer paces releases; off releases samples on arrival.
     public var jitterBuffer: Bool = true
+    /// Most classes at once: a connection that would create one more is closed with 4029.
+    public var maxClasses: Int = 10_000
+    /// Most participants a class remembers: a new one beyond is closed with 4029.
+    public var maxParticipantsPerClass: Int = 500
+    /// Errors (duplicates excepted) one connection may cause; the next closes it with 4029.
+    public var maxErrors: Int = 100
     /// How often `tick` does its housekeeping (stale, slow consumers, class expiry).
     public var housekeepingMs: Int64 = 100
     /// Heart-rate zone boundaries (% of HRmax where zones 2…5 begin).

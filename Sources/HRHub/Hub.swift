@@ -1,4 +1,5 @@
 import Foundation
+import HRAuth
 import HRCore
 import HRProtocol
 import LWSTransport
@@ -10,25 +11,29 @@ import Logging
 /// Threading: everything runs on the server's service thread (delegate callbacks and posted jobs), so the
 /// relay needs no locks. `@unchecked Sendable` only lets signal handlers capture it to `post` work.
 final class Hub: LWSServerDelegate, @unchecked Sendable {
-    struct Settings {
-        var relay = RelayConfig()
-        /// Longest a graceful drain may take before the hub exits anyway.
-        var drainTimeoutMs: Int64 = 2_000
-    }
-
     let server: LWSServer
     let relay: Relay
-    let settings: Settings
+    let settings: HubConfiguration
+    /// Who may connect where (open when no secret is configured).
+    let access: Access
     private let logger: Logger
+    /// Remote address of each open connection, and how many each address holds (the per-address limit).
+    private var peers: [ConnectionID: String] = [:]
+    private var connectionsPerAddress: [String: Int] = [:]
     private var demo: DemoClass?
     private var drainDeadline: Int64?
     /// When the timer is set to fire; `.max` when it is not set.
     private var timerAtMs: Int64 = .max
 
-    init(server: LWSServer, settings: Settings, logger: Logger) {
+    init(server: LWSServer, settings: HubConfiguration, logger: Logger) {
         self.server = server
         self.settings = settings
-        self.relay = Relay(config: settings.relay)
+        var relayConfig = settings.relay
+        relayConfig.maxClasses = settings.maxClasses
+        relayConfig.maxParticipantsPerClass = settings.maxParticipantsPerClass
+        relayConfig.maxErrors = settings.maxErrors
+        self.relay = Relay(config: relayConfig)
+        self.access = Access(secret: settings.jwtSecret)
         self.logger = logger
     }
 
@@ -48,7 +53,7 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
         guard drainDeadline == nil else { return }
         let now = HubClock.nowMs()
         logger.notice("draining: closing \(server.connectionCount) connections with 1001")
-        drainDeadline = now + settings.drainTimeoutMs
+        drainDeadline = now + Int64(settings.drainTimeoutMs)
         relay.closeAll(now: now)
         applyEffects()
         finishDrainIfDone(now: now)
@@ -93,6 +98,12 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
         switch request.path {
         case "/healthz":
             return isDraining ? .text(503, "draining") : .text(200, "ok")
+        case "/v1/classes":
+            guard access.isAdmin(bearer: bearer(request), nowSeconds: HubClock.nowMs() / 1000) else {
+                return .text(401, "an admin token is required: Authorization: Bearer … or ?token=…")
+            }
+            return HTTPResponse(
+                status: 200, contentType: "application/json", body: Array(classesJSON().utf8))
         default:
             if request.path.hasPrefix("/v1/classes/") && request.path.hasSuffix("/ws") {
                 return .text(426, "WebSocket upgrade required")
@@ -104,6 +115,9 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
 
     func serverShouldUpgrade(_ request: HTTPRequestHead) -> UpgradeDecision {
         if isDraining { return .reject(.text(503, "hub shutting down")) }
+        if !settings.allowedOrigins.isEmpty, let origin = request.origin, !settings.allowedOrigins.contains(origin) {
+            return .reject(.text(403, "origin '\(origin)' is not allowed"))
+        }
         do {
             _ = try ConnectRequest.parse(path: request.path, query: request.query)
         } catch {
@@ -118,9 +132,34 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
     }
 
     func serverConnectionOpened(_ id: ConnectionID, request: HTTPRequestHead, subprotocol: String) {
+        let now = HubClock.nowMs()
+        let client = ClientID(id.rawValue)
         let format = WireFormat(rawValue: subprotocol) ?? .json
-        relay.open(ClientID(id.rawValue), path: request.path, query: request.query, format: format, now: HubClock.nowMs())
-        applyEffects()
+        let open = peers.count
+        let fromAddress = connectionsPerAddress[request.peer, default: 0]
+        peers[id] = request.peer
+        connectionsPerAddress[request.peer, default: 0] += 1
+        if open >= settings.maxConnections || fromAddress >= settings.maxConnectionsPerAddress {
+            logger.notice("refused: too many connections", metadata: ["peer": "\(request.peer)", "open": "\(open)"])
+            server.close(id, code: CloseCode.tooMany.rawValue, reason: "too many connections")
+            return
+        }
+        guard let parsed = try? ConnectRequest.parse(path: request.path, query: request.query) else {
+            // Normally refused with HTTP 400 before the upgrade; the relay closes what slips through with 4000.
+            relay.open(client, path: request.path, query: request.query, format: format, now: now)
+            return applyEffects(now: now)
+        }
+        switch access.check(parsed, bearer: Access.bearer(from: request.authorization), nowSeconds: now / 1000) {
+        case .allow:
+            relay.open(client, request: parsed, format: format, now: now)
+            applyEffects(now: now)
+        case .unauthorized(let why):
+            logger.notice("refused: unauthorized", metadata: ["peer": "\(request.peer)", "why": "\(why)"])
+            server.close(id, code: CloseCode.unauthorized.rawValue, reason: why)
+        case .forbidden(let why):
+            logger.notice("refused: forbidden", metadata: ["peer": "\(request.peer)", "why": "\(why)"])
+            server.close(id, code: CloseCode.forbidden.rawValue, reason: why)
+        }
     }
 
     func serverReceived(_ id: ConnectionID, message: UnsafeRawBufferPointer, kind: FrameKind) {
@@ -149,6 +188,10 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
 
     func serverConnectionClosed(_ id: ConnectionID) {
         let now = HubClock.nowMs()
+        if let address = peers.removeValue(forKey: id) {
+            let left = connectionsPerAddress[address, default: 1] - 1
+            connectionsPerAddress[address] = left > 0 ? left : nil
+        }
         relay.closed(ClientID(id.rawValue), now: now)
         applyEffects()
         finishDrainIfDone(now: now)
@@ -161,6 +204,26 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
         relay.tick(now: now)
         applyEffects(now: now)
         finishDrainIfDone(now: now)
+    }
+}
+
+extension Hub {
+    /// The token a plain HTTP request carries: `Authorization: Bearer …`, else `?token=…`.
+    fileprivate func bearer(_ request: HTTPRequestHead) -> String? {
+        if let token = Access.bearer(from: request.authorization) { return token }
+        for pair in (request.query ?? "").split(separator: "&") where pair.hasPrefix("token=") {
+            return String(pair.dropFirst(6))
+        }
+        return nil
+    }
+
+    /// `[{"id":…,"connections":n,"participants":n,"viewers":n}]` for the admin endpoint. Class ids are
+    /// `[A-Za-z0-9_-]` (checked when a class is created), so they need no JSON escaping.
+    fileprivate func classesJSON() -> String {
+        let items = relay.classSummaries().map {
+            #"{"id":"\#($0.id)","connections":\#($0.connections),"participants":\#($0.participants),"viewers":\#($0.viewers)}"#
+        }
+        return "[" + items.joined(separator: ",") + "]"
     }
 }
 

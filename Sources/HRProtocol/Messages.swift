@@ -301,7 +301,7 @@ public enum CloseCode: UInt16, Sendable, CaseIterable {
         case .forbidden: "forbidden"
         case .slowConsumer: "slow consumer"
         case .replaced: "replaced"
-        case .tooMany: "too many errors"
+        case .tooMany: "too many errors or connections"
         }
     }
 }

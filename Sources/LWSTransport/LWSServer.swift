@@ -83,6 +83,13 @@ public final class LWSServer: @unchecked Sendable {
         public var notSentLowWater: Int32 = 16 * 1024
         /// Forward lws notices to the log (noisy).
         public var verboseLibraryLog: Bool = false
+        /// PEM certificate and key: when both are set the port speaks TLS only (wss:// and https://).
+        public var tlsCertificatePath: String?
+        public var tlsPrivateKeyPath: String?
+        /// Time allowed for network round trips lws waits on, the HTTP request and upgrade among them.
+        public var handshakeTimeoutSeconds: Int = 5
+        /// A connection silent this long gets a WebSocket ping; one still silent half as long again is closed.
+        public var idleTimeoutSeconds: Int = 60
 
         public init() {}
     }
@@ -99,6 +106,8 @@ public final class LWSServer: @unchecked Sendable {
     private var protocols: UnsafeMutablePointer<lws_protocols>?
     private var cStrings: [UnsafeMutablePointer<CChar>] = []
     private var timer: UnsafeMutablePointer<clws_timer>?
+    /// The idle policy lws keeps a pointer to for the context's life.
+    private var idlePolicy: UnsafeMutablePointer<lws_retry_bo_t>?
     private var connections: [UInt64: Connection] = [:]
     private var nextID: UInt64 = 1
     private var running = false
@@ -151,6 +160,24 @@ public final class LWSServer: @unchecked Sendable {
         info.gid = -1
         info.uid = -1
         info.options |= UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
+        info.timeout_secs = UInt32(max(1, options.handshakeTimeoutSeconds))
+        let policy = UnsafeMutablePointer<lws_retry_bo_t>.allocate(capacity: 1)
+        let idle = min(max(1, options.idleTimeoutSeconds), Int(UInt16.max) / 2)
+        policy.initialize(
+            to: lws_retry_bo_t(
+                retry_ms_table: nil, retry_ms_table_count: 0, conceal_count: 0,
+                secs_since_valid_ping: UInt16(idle), secs_since_valid_hangup: UInt16(idle + max(1, idle / 2)),
+                jitter_percent: 0))
+        idlePolicy = policy
+        info.retry_and_idle_policy = UnsafePointer(policy)
+        if let cert = options.tlsCertificatePath, let key = options.tlsPrivateKeyPath {
+            info.options |= UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
+            let cCert = strdup(cert)!
+            let cKey = strdup(key)!
+            cStrings += [cCert, cKey]
+            info.ssl_cert_filepath = UnsafePointer(cCert)
+            info.ssl_private_key_filepath = UnsafePointer(cKey)
+        }
         // The context's user pointer is this object, unretained: `self` owns the context and destroys it
         // (in `run()`'s exit path or `deinit`) before it can be deallocated, so the pointer never dangles.
         info.user = Unmanaged.passUnretained(self).toOpaque()
@@ -222,6 +249,10 @@ public final class LWSServer: @unchecked Sendable {
         if let protocols {
             protocols.deallocate()
             self.protocols = nil
+        }
+        if let idlePolicy {
+            idlePolicy.deallocate()
+            self.idlePolicy = nil
         }
         for s in cStrings { free(s) }
         cStrings.removeAll()
