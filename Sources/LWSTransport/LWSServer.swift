@@ -161,6 +161,8 @@ public final class LWSServer: @unchecked Sendable {
         info.uid = -1
         info.options |= UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
         info.timeout_secs = UInt32(max(1, options.handshakeTimeoutSeconds))
+        // A request whose headers stall holds a header table; give it the same time, not lws's default 10 s.
+        info.timeout_secs_ah_idle = UInt32(max(1, options.handshakeTimeoutSeconds))
         let policy = UnsafeMutablePointer<lws_retry_bo_t>.allocate(capacity: 1)
         let idle = min(max(1, options.idleTimeoutSeconds), Int(UInt16.max) / 2)
         policy.initialize(

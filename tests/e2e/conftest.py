@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-LISTENING = re.compile(r"hrhub listening on (ws://(\S+):(\d+))")
+LISTENING = re.compile(r"hrhub listening on (wss?://(\S+):(\d+))")
 START_TIMEOUT_S = 15
 STOP_TIMEOUT_S = 5
 
@@ -52,9 +52,11 @@ def hub(request) -> str:
         pytest.fail(f"hub binary not found at {binary} (build it first, or set HRHUB_BIN)")
     marker = request.node.get_closest_marker("hub_args")
     extra = [str(arg) for arg in marker.args] if marker else []
+    env_marker = request.node.get_closest_marker("hub_env")
+    env = {**os.environ, **(env_marker.kwargs if env_marker else {})}
     args = [str(binary), "--host", "127.0.0.1", "--port", "0", "--log-level", "warning", *extra]
     proc = subprocess.Popen(
-        args, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
+        args, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1, env=env
     )
     stdout_rest: list[str] = []
     stderr_lines: list[str] = []
