@@ -126,8 +126,8 @@ struct SpectrumPlot {
                     x: nearRight ? px - 6 : px + 6, y: py - 6, anchor: nearRight ? "end" : "start", fill: "#d62728")
             }
         }
-        // The series, as steps: each value holds until the next percentile.
-        for (index, s) in series.enumerated() where !points[index].isEmpty {
+        // The series, as steps: each value holds until the next percentile. The first series is drawn last, on top.
+        for (index, s) in series.enumerated().reversed() where !points[index].isEmpty {
             var path = ""
             var previousY: Double?
             for (i, point) in points[index].enumerated() {
