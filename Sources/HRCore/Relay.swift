@@ -318,6 +318,24 @@ public final class Relay {
 
     // MARK: - Introspection
 
+    /// Open connections per role, demo riders excluded. O(connections): for metrics scrapes, not hot paths.
+    public func connectionsByRole() -> [Role: Int] {
+        var counts: [Role: Int] = [:]
+        for client in clients.values where !client.isVirtual { counts[client.role, default: 0] += 1 }
+        return counts
+    }
+
+    /// Messages queued across every connection, and in the fullest queue. O(connections).
+    public func queueDepth() -> (total: Int, max: Int) {
+        var total = 0
+        var deepest = 0
+        for client in clients.values {
+            total += client.queue.count
+            deepest = Swift.max(deepest, client.queue.count)
+        }
+        return (total, deepest)
+    }
+
     /// Per class: id, connections, participants present, viewers.
     public func classSummaries() -> [(id: String, connections: Int, participants: Int, viewers: Int)] {
         rooms.values.sorted { $0.id < $1.id }.map {

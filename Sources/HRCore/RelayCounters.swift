@@ -25,6 +25,11 @@ public struct RelayCounters: Sendable, Equatable {
     public var slowConsumerCloses = 0
     /// Connections replaced by a newer one for the same participant (4009).
     public var takeovers = 0
+    /// Per delivered sample: hub residency, from arrival (`rts`) to being put into a frame.
+    public var residency = LatencyHistogram()
+    /// Per delivered sample: estimated age when put into a frame, `now − (ts + device clock offset)`: what
+    /// the budget is checked against, the hub's best estimate of the end-to-end delay so far.
+    public var age = LatencyHistogram()
 
     public init() {}
 

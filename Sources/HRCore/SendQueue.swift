@@ -149,7 +149,7 @@ public struct SendQueue {
                     recordGap(sample, reason: .late, counters: &counters)
                     continue
                 }
-                delivered(sample, counters: &counters)
+                delivered(message, now: now, counters: &counters)
             }
             append(message.json, to: &out)
         }
@@ -172,7 +172,7 @@ public struct SendQueue {
                 recordGap(sample, reason: .late, counters: &counters)
                 continue
             }
-            delivered(sample, counters: &counters)
+            delivered(message, now: now, counters: &counters)
             out.append(contentsOf: message.binary)
         }
         if out.count == start {
@@ -189,8 +189,11 @@ public struct SendQueue {
         if mode == .latest, let sample = message.sample { latestSlot[sample.p] = nil }
     }
 
-    private mutating func delivered(_ sample: RelayedSample, counters: inout RelayCounters) {
+    private mutating func delivered(_ message: OutboundMessage, now: Int64, counters: inout RelayCounters) {
+        guard let sample = message.sample else { return }
         counters.delivered += 1
+        counters.residency.record(now - sample.rts)
+        counters.age.record(now - message.captureHubMs)
         if !openGaps.isEmpty {
             openGaps[GapKey(participant: sample.p, reason: .backpressure)] = nil
             openGaps[GapKey(participant: sample.p, reason: .late)] = nil

@@ -17,6 +17,7 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
     /// Who may connect where (open when no secret is configured).
     let access: Access
     private let logger: Logger
+    private let metrics = HubMetrics()
     /// Remote address of each open connection, and how many each address holds (the per-address limit).
     private var peers: [ConnectionID: String] = [:]
     private var connectionsPerAddress: [String: Int] = [:]
@@ -98,6 +99,10 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
         switch request.path {
         case "/healthz":
             return isDraining ? .text(503, "draining") : .text(200, "ok")
+        case "/metrics":
+            return HTTPResponse(
+                status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                body: metrics.render(relay: relay, isDraining: isDraining))
         case "/v1/classes":
             guard access.isAdmin(bearer: bearer(request), nowSeconds: HubClock.nowMs() / 1000) else {
                 return .text(401, "an admin token is required: Authorization: Bearer … or ?token=…")

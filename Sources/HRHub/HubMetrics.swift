@@ -1,0 +1,122 @@
+import CoreMetrics
+import HRCore
+import HRProtocol
+import Prometheus
+
+/// `/metrics`: the relay's counters and gauges in Prometheus text, through swift-prometheus.
+///
+/// The relay counts every outcome itself (`RelayCounters`, plain integers on the hot path); a scrape turns
+/// the change since the previous scrape into Prometheus counter increments, so the hot path never touches a
+/// lock or an atomic. The two latency histograms are bucketed inside the relay too (`LatencyHistogram`) and
+/// written here in the exposition format, since a Prometheus histogram object only takes single values.
+/// swift-metrics is bootstrapped with the same registry, so any library metric lands on the same page.
+final class HubMetrics {
+    let registry: PrometheusCollectorRegistry
+    private var last = RelayCounters()
+
+    private let received: Prometheus.Counter
+    private let delivered: Prometheus.Counter
+    private let dropped: [String: Prometheus.Counter]
+    private let errors: Prometheus.Counter
+    private let slowConsumerCloses: Prometheus.Counter
+    private let takeovers: Prometheus.Counter
+    private let connections: [Role: Prometheus.Gauge]
+    private let classes: Prometheus.Gauge
+    private let queuedMessages: Prometheus.Gauge
+    private let deepestQueue: Prometheus.Gauge
+    private let draining: Prometheus.Gauge
+
+    init() {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        func counter(_ name: String, _ help: String, _ labels: [(String, String)] = []) -> Prometheus.Counter {
+            registry.makeCounter(
+                descriptor: MetricNameDescriptor(namespace: "hrhub", metricName: name, unitName: "total", helpText: help),
+                labels: labels)
+        }
+        func gauge(_ name: String, _ unit: String, _ help: String, _ labels: [(String, String)] = [])
+            -> Prometheus.Gauge
+        {
+            registry.makeGauge(
+                descriptor: MetricNameDescriptor(namespace: "hrhub", metricName: name, unitName: unit, helpText: help),
+                labels: labels)
+        }
+        received = counter("samples_received", "Samples accepted from devices.")
+        delivered = counter("samples_delivered", "Sample deliveries put into frames (one per sample per client).")
+        let dropHelp = "Samples not delivered, by reason (per client for backpressure, late, conflated)."
+        dropped = Dictionary(
+            uniqueKeysWithValues: ["backpressure", "late", "conflated", "arrived_late", "duplicate", "rate_limited"]
+                .map { ($0, counter("samples_dropped", dropHelp, [("reason", $0)])) })
+        errors = counter("client_errors", "Client messages answered with an error.")
+        slowConsumerCloses = counter("slow_consumer_closes", "Connections closed as slow consumers (4008).")
+        takeovers = counter("takeovers", "Connections replaced by a newer one of the same participant (4009).")
+        connections = Dictionary(
+            uniqueKeysWithValues: Role.allCases.map {
+                ($0, gauge("open", "connections", "Open WebSocket connections by role.", [("role", $0.rawValue)]))
+            })
+        classes = gauge("remembered", "classes", "Classes the hub remembers.")
+        queuedMessages = gauge("queued", "messages", "Messages waiting in every client queue.")
+        deepestQueue = gauge("deepest_queue", "messages", "Messages waiting in the fullest client queue.")
+        draining = gauge("draining", "state", "1 while the hub drains.")
+    }
+
+    /// The page for one scrape. Service thread (reads the relay).
+    func render(relay: Relay, isDraining: Bool) -> [UInt8] {
+        let now = relay.counters
+        received.increment(by: Int64(now.received - last.received))
+        delivered.increment(by: Int64(now.delivered - last.delivered))
+        dropped["backpressure"]?.increment(by: Int64(now.droppedBackpressure - last.droppedBackpressure))
+        dropped["late"]?.increment(by: Int64(now.droppedLate - last.droppedLate))
+        dropped["conflated"]?.increment(by: Int64(now.droppedConflated - last.droppedConflated))
+        dropped["arrived_late"]?.increment(by: Int64(now.arrivedLate - last.arrivedLate))
+        dropped["duplicate"]?.increment(by: Int64(now.duplicates - last.duplicates))
+        dropped["rate_limited"]?.increment(by: Int64(now.rateLimited - last.rateLimited))
+        errors.increment(by: Int64(now.errors - last.errors))
+        slowConsumerCloses.increment(by: Int64(now.slowConsumerCloses - last.slowConsumerCloses))
+        takeovers.increment(by: Int64(now.takeovers - last.takeovers))
+        last = now
+
+        let byRole = relay.connectionsByRole()
+        for (role, gauge) in connections { gauge.set(to: Double(byRole[role] ?? 0)) }
+        classes.set(to: Double(relay.classCount))
+        let depth = relay.queueDepth()
+        queuedMessages.set(to: Double(depth.total))
+        deepestQueue.set(to: Double(depth.max))
+        draining.set(to: isDraining ? 1 : 0)
+
+        var page: [UInt8] = []
+        registry.emit(into: &page)
+        Self.appendHistogram(
+            now.residency, name: "hrhub_residency_seconds",
+            help: "Per delivered sample: time in the hub from arrival to being put into a frame.", to: &page)
+        Self.appendHistogram(
+            now.age, name: "hrhub_sample_age_seconds",
+            help: "Per delivered sample: estimated age when put into a frame (now minus capture, clock-corrected).",
+            to: &page)
+        return page
+    }
+
+    /// A histogram in the Prometheus text format (cumulative buckets, seconds).
+    static func appendHistogram(_ histogram: LatencyHistogram, name: String, help: String, to page: inout [UInt8]) {
+        var text = "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
+        var cumulative = 0
+        for (index, bound) in LatencyHistogram.boundsMs.enumerated() {
+            cumulative += histogram.counts[index]
+            text += "\(name)_bucket{le=\"\(seconds(bound))\"} \(cumulative)\n"
+        }
+        text += "\(name)_bucket{le=\"+Inf\"} \(histogram.total)\n"
+        text += "\(name)_sum \(seconds(histogram.sumMs))\n\(name)_count \(histogram.total)\n"
+        page.append(contentsOf: text.utf8)
+    }
+
+    private static func seconds(_ ms: Int64) -> String {
+        let whole = ms / 1000
+        let fraction = ms % 1000
+        guard fraction != 0 else { return "\(whole)" }
+        var digits = String(fraction)
+        while digits.count < 3 { digits = "0" + digits }
+        while digits.hasSuffix("0") { digits.removeLast() }
+        return "\(whole).\(digits)"
+    }
+}
