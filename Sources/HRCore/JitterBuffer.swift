@@ -6,7 +6,7 @@ import HRProtocol
 /// The playout delay adapts to the arrival jitter the way audio playout buffers do (Ramjee et al. 1994,
 /// algorithm 1; RFC 3550's interarrival jitter): an exponentially weighted mean `d` of each sample's extra
 /// network delay (arrival minus its fastest-possible arrival) and of its mean deviation `v`, with the delay
-/// set to `d + 4·v`, capped at `maxDelayMs` (half the class budget). A missing seq is never waited for: a
+/// set to `d + 4·v` less a small tolerance, capped at `maxDelayMs` (half the class budget). A missing seq is never waited for: a
 /// sample goes out at its own release time whether or not the ones before it came.
 public struct JitterBuffer: Sendable {
     /// Tuning. Defaults suit ~1 Hz heart-rate straps.
@@ -20,6 +20,9 @@ public struct JitterBuffer: Sendable {
         public var smoothing: Double = 0.9
         /// How many deviations of headroom the delay keeps above the mean.
         public var deviations: Double = 4
+        /// Jitter this small is not worth waiting for: a screen updating once a second cannot show it, and
+        /// a loaded LAN or loopback jitters by a few ms all the time. It is taken off the delay.
+        public var toleranceMs: Double = 15
 
         public init(enabled: Bool = true, maxDelayMs: Int64 = 400) {
             self.enabled = enabled
@@ -52,7 +55,7 @@ public struct JitterBuffer: Sendable {
     /// The current playout delay in ms.
     public var playoutDelayMs: Int64 {
         guard settings.enabled else { return 0 }
-        let delay = (meanDelay + settings.deviations * meanDeviation).rounded(.up)
+        let delay = (meanDelay + settings.deviations * meanDeviation - settings.toleranceMs).rounded(.up)
         return min(settings.maxDelayMs, max(0, Int64(delay)))
     }
 

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Dispatch
+import Synchronization
 import Foundation
 import HRAuth
 import HRCore
@@ -95,6 +95,10 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Before any thread exists: SIGTERM/SIGINT are blocked everywhere and taken by one thread that
+        // hands them to the service loop, so none is lost, however early it comes.
+        let drain = DrainRequest()
+        SignalWaiter.start([SIGTERM, SIGINT]) { _ in drain.fire() }
         let settings = try resolved()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -123,18 +127,11 @@ struct ServeCommand: ParsableCommand {
 
         let hub = Hub(server: server, settings: settings, logger: logger)
         server.delegate = hub
+        drain.arm { server.post { hub.beginDrain() } }
         if hub.access.isOpen {
             logger.warning("NO ACCESS CONTROL: no --jwt-secret (or HRHUB_JWT_SECRET) set, anyone can publish and view")
         }
 
-        // Signal handling is in place before the port line: a script may send SIGTERM right after reading it.
-        let signals = [SIGTERM, SIGINT].map { signo in
-            signal(signo, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signo, queue: .global())
-            source.setEventHandler { server.post { hub.beginDrain() } }
-            source.resume()
-            return source
-        }
         let host = settings.host.contains(":") ? "[\(settings.host)]" : settings.host
         let tls = settings.tlsCert != nil
         print("hrhub listening on \(tls ? "wss" : "ws")://\(host):\(server.port)")
@@ -147,7 +144,27 @@ struct ServeCommand: ParsableCommand {
 
         logger.info("serving", metadata: ["host": "\(settings.host)", "port": "\(server.port)", "tls": "\(tls)"])
         server.run()
-        signals.forEach { $0.cancel() }
         logger.info("stopped")
+    }
+}
+
+/// A drain asked for by a signal, possibly before the hub exists: it runs as soon as the hub is armed.
+final class DrainRequest: Sendable {
+    private let state = Mutex<(fired: Bool, action: (@Sendable () -> Void)?)>((false, nil))
+
+    func fire() {
+        let action = state.withLock { state -> (@Sendable () -> Void)? in
+            state.fired = true
+            return state.action
+        }
+        action?()
+    }
+
+    func arm(_ action: @escaping @Sendable () -> Void) {
+        let fired = state.withLock { state -> Bool in
+            state.action = action
+            return state.fired
+        }
+        if fired { action() }
     }
 }

@@ -78,9 +78,13 @@ public final class LWSServer: @unchecked Sendable {
         public var subprotocols: [String] = []
         /// Largest client message accepted; a larger one closes the connection with 1009.
         public var maxMessageBytes: Int = 4096
-        /// Cap on each socket's unsent kernel bytes (TCP_NOTSENT_LOWAT), so stale data does not pile up
-        /// in kernel buffers out of reach of the application's queue policy.
-        public var notSentLowWater: Int32 = 16 * 1024
+        /// TCP_NOTSENT_LOWAT: the socket reports writable only while fewer unsent bytes than this wait in the
+        /// kernel. The default, 1, means a new frame is written only once the previous one has left: at most
+        /// one frame sits where the application's drop-oldest and budget cannot reach it, however quiet the
+        /// class (a 16 KiB cap would hold several seconds of a 20-rider class for a stalled phone). On loopback
+        /// and on an open TCP window the bytes leave at once, so a fast reader is not slowed; a slow one makes
+        /// the hub batch more samples per frame instead.
+        public var notSentLowWater: Int32 = 1
         /// Forward lws notices to the log (noisy).
         public var verboseLibraryLog: Bool = false
         /// PEM certificate and key: when both are set the port speaks TLS only (wss:// and https://).

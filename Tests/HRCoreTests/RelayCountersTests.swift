@@ -58,7 +58,21 @@ import Testing
         expected.errors = 4  // duplicate, not allowed, bad JSON, rate limited
         expected.slowConsumerCloses = 1
         expected.takeovers = 1
+        // Every delivery is timed twice: residency and age (all 0 ms here: the harness's clock stood still).
+        for _ in 0..<6 {
+            expected.residency.record(0)
+            expected.age.record(0)
+        }
         #expect(hub.counters == expected)
+    }
+
+    @Test func deliveriesAreTimedForResidencyAndAge() {
+        var histogram = LatencyHistogram()
+        for ms: Int64 in [-3, 0, 1, 2, 3, 800, 801, 5_000] { histogram.record(ms) }
+        // Buckets (le): 1, 2, 5, 10, 25, 50, 100, 250, 500, 800, 1000, 2500, +Inf.
+        #expect(histogram.counts == [3, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1])
+        #expect(histogram.total == 8)
+        #expect(histogram.sumMs == 0 + 0 + 1 + 2 + 3 + 800 + 801 + 5_000)
     }
 
     @Test func sampleDeliveriesAddUpPerClient() {
