@@ -9,6 +9,10 @@ struct ProbeOptions: ParsableArguments {
         transform: ProbeOptions.parseLevel)
     var logLevel: Logger.Level = .warning
 
+    /// With wss://, accept a self-signed or otherwise unverifiable certificate (test hubs).
+    @Flag(help: "With wss://, accept a certificate that does not verify (self-signed test hubs).")
+    var insecure = false
+
     /// A logger writing to standard error at `logLevel`. Bootstraps swift-log the first time it is called.
     func makeLogger(label: String) -> Logger {
         ProbeOptions.bootstrapOnce

@@ -376,3 +376,23 @@ def test_bad_settings_are_refused_with_a_clear_message(args, env, message):
     assert result.returncode != 0
     assert message in result.stderr, result.stderr
     assert "hrhub listening" not in result.stdout
+
+
+@pytest.mark.hub_args("--tls-cert", CERT, "--tls-key", KEY)
+def test_hrprobe_runs_against_a_tls_hub(hub):
+    """The probe speaks wss:// too (`--insecure` for the self-signed certificate made above)."""
+    probe = Path(os.environ.get("HRPROBE_BIN", str(_hub_binary().with_name("hrprobe"))))
+    report = _CERT_DIR / "probe.json"
+    result = subprocess.run(
+        [str(probe), "run", hub + "/", "--insecure", "--classes", "2", "--publishers", "4", "--viewers", "2",
+         "--duration", "3s", "--warmup", "1s", "--json", str(report)],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    delivery = json.loads(report.read_text())["delivery"]
+    assert delivery["samples_sent"] > 0 and delivery["expected"] > 0
+    assert delivery["lost"] == 0, delivery
+    # Without --insecure the self-signed certificate is refused: the run cannot connect (exit 2).
+    refused = subprocess.run(
+        [str(probe), "run", hub + "/", "--classes", "1", "--publishers", "1", "--viewers", "1", "--duration", "1s",
+         "--warmup", "0s"], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2, refused.stdout + refused.stderr

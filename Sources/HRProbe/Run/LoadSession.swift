@@ -276,7 +276,7 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         connecting = index
         let id = client.connect(
             plan.hub.with(pathAndQuery: path), subprotocols: [subprotocol.rawValue],
-            sourceAddress: connection.sourceAddress)
+            sourceAddress: connection.sourceAddress, insecure: plan.insecure)
         // A failure reported inside `connect` already cleared `connecting`; otherwise map the id.
         if connecting == index {
             connections[index].id = id

@@ -214,11 +214,13 @@ struct RunCommand: ParsableCommand {
         if addresses.isEmpty {
             addresses = RunPlan.automaticSourceAddresses(connections: perClass * classes, host: hub.host)
         }
-        return RunPlan(
+        var plan = RunPlan(
             hub: hub, classIDs: classIDs, publishers: publishers, viewers: viewers, participants: participants,
             rate: rate, intervalMs: intervalMs, durationUs: durationUs, warmupUs: warmupUs, mode: deliveryMode,
             binary: binary, phase: phaseValue, seed: seed, slowViewerFraction: slow, storm: storm, ramp: rampPlan,
             role: roleValue, sourceAddresses: addresses, drainUs: drainUs)
+        plan.insecure = options.insecure
+        return plan
     }
 
     private static func share(_ text: String, option: String) throws -> Double {

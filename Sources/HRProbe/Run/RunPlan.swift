@@ -41,6 +41,8 @@ struct RunPlan {
     var warmupUs: Int64
     var mode: DeliveryMode
     var binary: Bool
+    /// Accept a TLS certificate that does not verify (`--insecure`).
+    var insecure = false
     var phase: Phase
     var seed: UInt64
     /// Share of the viewers (not participants) that read slowly.

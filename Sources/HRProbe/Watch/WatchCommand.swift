@@ -39,7 +39,8 @@ struct WatchCommand: ParsableCommand {
         let target = try WatchTarget(url)
         let terminal = isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
         let session = WatchSession(
-            settings: .init(target: target, binary: binary, once: once, terminal: terminal),
+            settings: .init(
+                target: target, binary: binary, once: once, terminal: terminal, insecure: options.insecure),
             logger: options.makeLogger(label: "hrprobe.watch"))
         switch try session.run() {
         case .finished:

@@ -33,6 +33,8 @@ final class WatchSession: LWSClientDelegate {
         var onceAfterMs: Int64 = 2_000
         /// How long the handshake may take.
         var connectTimeoutMs: Int64 = 5_000
+        /// Accept a TLS certificate that does not verify (`--insecure`).
+        var insecure = false
     }
 
     private let settings: Settings
@@ -63,7 +65,8 @@ final class WatchSession: LWSClientDelegate {
         startedAt = Self.nowMs()
         let subprotocol = settings.binary ? WireFormat.binary : WireFormat.json
         logger.debug("connecting", metadata: ["url": "\(settings.target.url.description)"])
-        connection = client.connect(settings.target.url, subprotocols: [subprotocol.rawValue])
+        connection = client.connect(
+            settings.target.url, subprotocols: [subprotocol.rawValue], insecure: settings.insecure)
         client.scheduleTick(inMicroseconds: 1_000_000)
         client.run()
         return outcome ?? .lost(code: nil, reason: "the client stopped")
