@@ -113,6 +113,11 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
             if request.path.hasPrefix("/v1/classes/") && request.path.hasSuffix("/ws") {
                 return .text(426, "WebSocket upgrade required")
             }
+            if request.path == "/v1/classes/live",
+                !access.isAdmin(bearer: bearer(request), nowSeconds: HubClock.nowMs() / 1000)
+            {
+                return .text(401, "an admin token is required: Authorization: Bearer … or ?token=…")
+            }
             if let page = WebRoutes.response(for: request.path, relay: relay) { return page }
             return .text(404, "not found: \(request.path)")
         }

@@ -396,3 +396,13 @@ def test_hrprobe_runs_against_a_tls_hub(hub):
         [str(probe), "run", hub + "/", "--classes", "1", "--publishers", "1", "--viewers", "1", "--duration", "1s",
          "--warmup", "0s"], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2, refused.stdout + refused.stderr
+
+
+@pytest.mark.hub_args("--jwt-secret", SECRET)
+def test_live_class_list_needs_an_admin_token_on_a_secured_hub(hub):
+    http = hub.replace("ws://", "http://", 1)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{http}/v1/classes/live", timeout=5)
+    assert refused.value.code == 401
+    with urllib.request.urlopen(f"{http}/v1/classes/live?token={mint('admin')}", timeout=5) as response:
+        assert json.loads(response.read()) == []
