@@ -250,8 +250,15 @@ public final class Relay {
         let kind = client.queue.drain(
             now: now, budgetMs: config.budgetMs, targetBytes: config.frameTargetBytes, into: &out,
             counters: &counters)
-        if kind == nil { client.writeRequested = false }
+        // Drained dry: the next message queued records a new `.write` effect.
+        if client.queue.isEmpty { client.writeRequested = false }
         return kind
+    }
+
+    /// Whether the client still has something to send after the last `nextFrame` (then the transport asks
+    /// for another write; otherwise the next message queued records a `.write` effect).
+    public func hasPendingWrite(_ id: ClientID) -> Bool {
+        clients[id]?.writeRequested ?? false
     }
 
     private func send(_ message: HubMessage, to client: Client, now: Int64) {

@@ -186,12 +186,13 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
         applyEffects()
     }
 
-    func serverNextFrame(_ id: ConnectionID, into frame: inout [UInt8]) -> FrameKind? {
-        let kind = relay.nextFrame(ClientID(id.rawValue), now: HubClock.nowMs(), into: &frame)
+    func serverNextFrame(_ id: ConnectionID, into frame: inout [UInt8]) -> (kind: FrameKind, more: Bool)? {
+        let client = ClientID(id.rawValue)
+        let kind = relay.nextFrame(client, now: HubClock.nowMs(), into: &frame)
         applyEffects()
         switch kind {
-        case .text: return .text
-        case .binary: return .binary
+        case .text: return (.text, relay.hasPendingWrite(client))
+        case .binary: return (.binary, relay.hasPendingWrite(client))
         case nil: return nil
         }
     }

@@ -46,8 +46,9 @@ final class Connection {
     }
 
     /// Handles a WRITEABLE callback: a pending close, or one frame produced by `produce` (which appends a
-    /// payload after the headroom already in `buffer`). Returns what the lws callback must return.
-    func writeNextFrame(buffer: inout [UInt8], produce: (inout [UInt8]) -> FrameKind?) -> Int32 {
+    /// payload after the headroom already in `buffer` and says its kind and whether more is pending).
+    /// Returns what the lws callback must return.
+    func writeNextFrame(buffer: inout [UInt8], produce: (inout [UInt8]) -> (kind: FrameKind, more: Bool)?) -> Int32 {
         if let close = pendingClose, !close.flushFirst {
             setCloseReason(code: close.code, reason: close.reason)
             return -1
@@ -55,7 +56,7 @@ final class Connection {
         let pre = Self.pre
         buffer.removeAll(keepingCapacity: true)
         buffer.append(contentsOf: repeatElement(0, count: pre))
-        guard let kind = produce(&buffer), buffer.count > pre else {
+        guard let (kind, more) = produce(&buffer), buffer.count > pre else {
             if let close = pendingClose {
                 setCloseReason(code: close.code, reason: close.reason)
                 return -1
@@ -69,8 +70,8 @@ final class Connection {
                 kind == .text ? LWS_WRITE_TEXT : LWS_WRITE_BINARY)
         }
         if written < 0 { return -1 }
-        // Ask again: either more is pending, or the next call finds nothing and costs one cheap callback.
-        lws_callback_on_writable(wsi)
+        // Only when there is more to say: an empty WRITEABLE round trip per frame would cost a poll cycle.
+        if more || pendingClose != nil { lws_callback_on_writable(wsi) }
         return 0
     }
 

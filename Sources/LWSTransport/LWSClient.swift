@@ -329,7 +329,10 @@ public final class LWSClient: @unchecked Sendable {
 
         case LWS_CALLBACK_CLIENT_WRITEABLE:
             guard let id = connectionID(wsi), let connection = connections[id.rawValue] else { return -1 }
-            return connection.writeNextFrame(buffer: &frameBuffer) { delegate?.clientNextFrame(id, into: &$0) }
+            // The client delegate does not say whether more is pending: ask again after every frame.
+            return connection.writeNextFrame(buffer: &frameBuffer) {
+                delegate?.clientNextFrame(id, into: &$0).map { ($0, true) }
+            }
 
         case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
             if let id = connectionID(wsi), let connection = connections[id.rawValue] {

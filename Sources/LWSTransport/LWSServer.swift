@@ -54,8 +54,9 @@ public protocol LWSServerDelegate: AnyObject {
     /// One whole message (fragments reassembled, at most `maxMessageBytes`).
     func serverReceived(_ id: ConnectionID, message: UnsafeRawBufferPointer, kind: FrameKind)
     /// The socket can take a frame: append one frame's payload to `frame` (which already holds the
-    /// headroom lws needs; append after it) and say its kind, or return nil when nothing is pending.
-    func serverNextFrame(_ id: ConnectionID, into frame: inout [UInt8]) -> FrameKind?
+    /// headroom lws needs; append after it) and say its kind and whether more is pending (then another call
+    /// follows when the socket can take it), or return nil when nothing is pending.
+    func serverNextFrame(_ id: ConnectionID, into frame: inout [UInt8]) -> (kind: FrameKind, more: Bool)?
     /// The connection is gone (any reason). No more calls for this id.
     func serverConnectionClosed(_ id: ConnectionID)
     /// The timer set with `scheduleTick` fired.
