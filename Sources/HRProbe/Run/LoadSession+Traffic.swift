@@ -20,10 +20,22 @@ extension LoadSession {
             sample.ts += (offsetUs + 500).quotient(1_000)  // stamp in the hub's clock for a viewer elsewhere
         }
         if riders[r].measuredFrom == nil && intendedUs >= measureStartUs { riders[r].measuredFrom = sample.seq }
-        let bytes = plan.binary ? ClientFrameEncoder.binary(sample) : ClientFrameEncoder.json(.hr(sample))
-        var frame = OutboundFrame(
-            seq: sample.seq, intendedUs: intendedUs, bytes: bytes, kind: plan.binary ? .binary : .text,
-            replay: false)
+        let bytes: [UInt8]
+        var kind: FrameKind = plan.binary ? .binary : .text
+        switch plan.target {
+        case .hrhub:
+            bytes = plan.binary ? ClientFrameEncoder.binary(sample) : ClientFrameEncoder.json(.hr(sample))
+        case .wsBroadcast:
+            bytes = peerPayload(sample, rider: r, dueMs: dueMs)
+        case .nats:
+            bytes = PeerWire.natsPublish(
+                subject: peerChannels[riders[r].classIndex], payload: peerPayload(sample, rider: r, dueMs: dueMs))
+        case .mqtt:
+            bytes = PeerWire.mqttPublish(
+                topic: peerChannels[riders[r].classIndex], payload: peerPayload(sample, rider: r, dueMs: dueMs))
+            kind = .binary
+        }
+        var frame = OutboundFrame(seq: sample.seq, intendedUs: intendedUs, bytes: bytes, kind: kind, replay: false)
         if let c = riders[r].connection, connections[c].welcomed {
             enqueue(c, frame)
         } else {
@@ -32,6 +44,16 @@ extension LoadSession {
         }
         riders[r].nextDueMs += plan.intervalMs
         queue.push(DueQueue.Event(dueUs: riders[r].nextDueMs * 1_000, kind: .sample, index: r))
+    }
+
+    /// What a peer relays for a sample: the frame a hub viewer would receive for it (`[{"t":"hr","p":…}]`), with
+    /// the due time as `rts` (a peer stamps nothing) and `pct`/`zone` from the rider's profile.
+    private func peerPayload(_ sample: Sample, rider r: Int, dueMs: Int64) -> [UInt8] {
+        let pct = Zones.pct(bpm: sample.bpm, hrmax: riders[r].device?.profile.hrmax)
+        let relayed = RelayedSample(
+            p: ParticipantNumbering.id(riders[r].indexInClass), sample: sample, rts: dueMs, pct: pct,
+            zone: pct.map { Zones.zone(pct: $0) })
+        return HubFrameEncoder.frame([.hr(relayed)])
     }
 
     func clientNextFrame(_ id: ConnectionID, into frame: inout [UInt8]) -> FrameKind? {
@@ -59,7 +81,7 @@ extension LoadSession {
 
     /// Sends a `ping` on the first welcomed connection; its `pong` feeds the clock estimate.
     func ping(now: Int64) {
-        guard stage != .closing && stage != .done,
+        guard stage != .closing && stage != .done, plan.target == .hrhub,
             let index = connections.firstIndex(where: { $0.welcomed && !$0.slow })
         else { return }
         let id = nextPingID
@@ -75,6 +97,10 @@ extension LoadSession {
     func clientReceived(_ id: ConnectionID, message: UnsafeRawBufferPointer, kind: FrameKind) {
         guard let index = connectionByID[id.rawValue] else { return }
         let now = ProbeClock.nowUs()
+        guard plan.target == .hrhub else {
+            peerReceived(index, message, now: now)
+            return
+        }
         guard connections[index].viewerSlot != nil else {
             handleControl(index, message, now: now)  // a publisher only ever gets control messages
             return
@@ -86,18 +112,60 @@ extension LoadSession {
             }
             if !ok { result.malformedFrames += 1 }
         case .text:
-            let summary = HubFrameScanner.scanJSON(message) { found in
-                switch found.kind {
-                case .hr: relayed(found, on: index, in: message, now: now)
-                case .gap: gap(found, on: index, in: message)
-                }
-            }
+            let summary = scanSamples(message, on: index, now: now)
             if summary.malformed {
                 result.malformedFrames += 1
             } else if summary.hasOtherMessages {
                 handleControl(index, message, now: now)
             }
         }
+    }
+
+    /// The samples and gaps of one JSON frame (a hub's, or a sample frame a peer relayed).
+    private func scanSamples(_ message: UnsafeRawBufferPointer, on index: Int, now: Int64) -> HubFrameScanner.Summary {
+        HubFrameScanner.scanJSON(message) { found in
+            switch found.kind {
+            case .hr: relayed(found, on: index, in: message, now: now)
+            case .gap: gap(found, on: index, in: message)
+            }
+        }
+    }
+
+    /// A WebSocket message from a peer relay: its protocol messages, each a payload (samples), an
+    /// acknowledgement (the connection is ready), a ping, or an error.
+    private func peerReceived(_ index: Int, _ message: UnsafeRawBufferPointer, now: Int64) {
+        let target = plan.target
+        var reader = peerReaders[index]
+        peerReaders[index] = PeerStreamReader()
+        let ok = reader.feed(message, target: target) { event in
+            switch event {
+            case .payload(let payload):
+                guard connections[index].viewerSlot != nil else { return }
+                if scanSamples(payload, on: index, now: now).malformed { result.malformedFrames += 1 }
+            case .ping:
+                enqueue(index, Self.control(PeerWire.natsPong, kind: .text))
+            case .acknowledged(let what):
+                switch what {
+                case .pong:
+                    ready(index, lastSeq: nil)
+                case .connack:
+                    if connections[index].kind.views {
+                        let topic = target.channel(classID: classes[connections[index].classIndex].id)
+                        enqueue(index, Self.control(PeerWire.mqttSubscribe(topic: topic), kind: .binary))
+                    } else {
+                        ready(index, lastSeq: nil)
+                    }
+                case .suback:
+                    ready(index, lastSeq: nil)
+                }
+            case .error(let text):
+                result.hubErrors[text, default: 0] += 1
+                logger.debug("peer error", metadata: ["error": "\(text)"])
+            }
+        }
+        if !ok { result.malformedFrames += 1 }
+        // Put the reader back unless the connection was replaced meanwhile (a close resets it).
+        if connections[index].id != nil { peerReaders[index] = reader }
     }
 
     /// The stream a message of `p` on viewing connection `index` belongs to: (stream, global rider), or nil
@@ -145,14 +213,22 @@ extension LoadSession {
         recentLag.record(lagUs)
         let k = connections[index].classIndex
         result.classes[k].lag.record(lagUs)
-        result.egress.record(arrivalUs - (m.rts * 1_000 + 500))
+        let stamped = plan.target.stampsReceiveTime
+        if stamped { result.egress.record(arrivalUs - (m.rts * 1_000 + 500)) }
         if plan.role == .both {
             if let writtenUs = riders[r].writtenAt(seq: m.seq) {
                 result.uncorrected.record(now - writtenUs)
-                result.ingress.record(m.rts * 1_000 + 500 - writtenUs)
+                if stamped { result.ingress.record(m.rts * 1_000 + 500 - writtenUs) }
+            }
+            // A relay that does not echo owes the rider's own app nothing.
+            var viewers = classes[k].openNormalViewers
+            if !plan.target.echoesToSender, let c = riders[r].connection, connections[c].kind.views,
+                connections[c].isOpen
+            {
+                viewers -= 1
             }
             if let fanOut = riders[r].fanOutDelivered(
-                seq: m.seq, intendedUs: intendedUs, us: now, viewers: classes[k].openNormalViewers)
+                seq: m.seq, intendedUs: intendedUs, us: now, viewers: viewers)
             {
                 result.fanOut.record(fanOut)
             }

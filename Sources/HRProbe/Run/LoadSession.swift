@@ -32,6 +32,10 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
     var riders: [RiderState] = []
     var classes: [ClassState] = []
     var streams: [StreamAccount] = []
+    /// Per connection, the byte stream of a peer relay (`--target` other than hrhub); empty for the hub.
+    var peerReaders: [PeerStreamReader] = []
+    /// Per class, the peer's subject or topic as bytes.
+    var peerChannels: [[UInt8]] = []
     var queue = DueQueue()
     var result = RunResult()
     /// Lags of the last second, for the progress line.
@@ -82,6 +86,7 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         client.delegate = self
         startedUs = ProbeClock.nowUs()
         startUsage = ProcessResources.usage()
+        if let pid = plan.serverPID { result.window.serverBefore = ProcessResources.sample(pid: pid) }
         nextProgressUs = startedUs + 1_000_000
         nextPingUs = startedUs
         client.scheduleTick(inMicroseconds: 1)
@@ -173,6 +178,23 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         if plan.role == .view {
             streams = Array(repeating: StreamAccount(), count: classes.count * viewing * ridersPerClass)
         }
+        if plan.target != .hrhub {
+            peerReaders = Array(repeating: PeerStreamReader(), count: connections.count)
+            peerChannels = classes.map { Array(plan.target.channel(classID: $0.id).utf8) }
+        }
+    }
+
+    /// Whether viewing connection `index` is owed the samples of rider `rider` (global index): always, except its
+    /// own with a relay that does not echo to the sender.
+    func owes(_ index: Int, rider: Int) -> Bool {
+        plan.target.echoesToSender || connections[index].rider != rider
+    }
+
+    /// Records the start or the end of the measured window (deliveries, the probe's and the relay's CPU).
+    func markWindow(now: Int64) -> RunResult.Window.Mark {
+        RunResult.Window.Mark(
+            us: now, received: result.samplesReceived, probe: ProcessResources.usage(),
+            server: plan.serverPID.flatMap { ProcessResources.sample(pid: $0) })
     }
 
     // MARK: - Ticks
@@ -196,6 +218,7 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
                 }
             }
         case .running:
+            if result.window.start == nil && now >= measureStartUs { result.window.start = markWindow(now: now) }
             if now >= measureEndUs { beginDraining(now: now) }
         case .draining:
             if isDrained() {
@@ -227,7 +250,9 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         if let event = queue.first { next = min(next, event.dueUs) }
         switch stage {
         case .connecting: next = min(next, now + Self.connectPauseUs)
-        case .running: next = min(next, measureEndUs)
+        case .running:
+            next = min(next, measureEndUs)
+            if result.window.start == nil { next = min(next, measureStartUs) }
         case .draining: next = min(next, drainUntilUs)
         case .closing: next = min(next, closeUntilUs)
         case .done: break
@@ -275,7 +300,7 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         let subprotocol = plan.binary ? WireFormat.binary : WireFormat.json
         connecting = index
         let id = client.connect(
-            plan.hub.with(pathAndQuery: path), subprotocols: [subprotocol.rawValue],
+            plan.hub.with(pathAndQuery: path), subprotocols: plan.target.subprotocols ?? [subprotocol.rawValue],
             sourceAddress: connection.sourceAddress, insecure: plan.insecure)
         // A failure reported inside `connect` already cleared `connecting`; otherwise map the id.
         if connecting == index {
@@ -329,7 +354,8 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
                     let listening = connections[connection].welcomed
                     for r in 0..<perClass {
                         let rider = riders[classes[k].riderBase + r]
-                        streams.append(StreamAccount(expectFrom: listening && rider.sending ? rider.firstSeq : nil))
+                        let owed = listening && rider.sending && owes(connection, rider: classes[k].riderBase + r)
+                        streams.append(StreamAccount(expectFrom: owed ? rider.firstSeq : nil))
                     }
                 }
             }
@@ -340,6 +366,10 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         guard stage == .running else { return }
         stage = .draining
         measureEndUs = min(measureEndUs, now)
+        if result.window.start != nil {
+            result.window.end = markWindow(now: now)
+            result.window.openAtEnd = connections.count(where: \.isOpen)
+        }
         for r in riders.indices { riders[r].sending = false }
         // Slow viewers read freely from now on, so what the hub still holds for them arrives or is named in a gap.
         for index in connections.indices where connections[index].readingPaused {
@@ -372,7 +402,7 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         guard plan.role == .both else { return false }
         for k in classes.indices {
             for (slot, connection) in classes[k].viewerConnections.enumerated() where connections[connection].isOpen {
-                for r in 0..<classes[k].riders {
+                for r in 0..<classes[k].riders where owes(connection, rider: classes[k].riderBase + r) {
                     guard let last = riders[classes[k].riderBase + r].lastWrittenSeq else { continue }
                     guard let newest = streams[classes[k].stream(slot: slot, rider: r)].newestSeq,
                         !RiderState.isAfter(last, newest)
@@ -432,7 +462,17 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         if connection.kind.views && !connection.slow {
             classes[connection.classIndex].openNormalViewers += 1
         }
-        if let rider = connection.rider {
+        switch plan.target {
+        case .hrhub: break
+        case .wsBroadcast:
+            ready(index, lastSeq: nil)
+        case .nats:
+            let subject = connection.kind.views ? plan.target.channel(classID: classes[connection.classIndex].id) : nil
+            enqueue(index, Self.control(PeerWire.natsHandshake(subscribeTo: subject), kind: .text))
+        case .mqtt:
+            enqueue(index, Self.control(PeerWire.mqttConnect(clientID: "hrprobe-\(index)-\(id.rawValue)"), kind: .binary))
+        }
+        if let rider = connection.rider, plan.target == .hrhub {
             let profile = riders[rider].device?.profile ?? Profile(name: ParticipantNumbering.id(rider))
             enqueue(
                 index,
@@ -455,6 +495,7 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         connections[index].welcomed = false
         connections[index].readingPaused = false
         connections[index].clearOutbound()
+        if !peerReaders.isEmpty { peerReaders[index] = PeerStreamReader() }
         if was.isOpen && was.kind.views && !was.slow { classes[was.classIndex].openNormalViewers -= 1 }
         // While closing, streams stay as they are: `finishRun` judges them against the last published seqs.
         if was.isOpen && was.kind.views && stage != .closing && stage != .done { closeStreams(of: index) }
@@ -498,10 +539,17 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
     /// A `welcome` on connection `index`: publishing connections send their hello's followers now, first the
     /// samples the hub has not acknowledged (`last_seq`), then those made while disconnected.
     func welcomed(_ index: Int, _ welcome: Welcome) {
+        if result.budgetMs == nil { result.budgetMs = welcome.budgetMs }
+        ready(index, lastSeq: welcome.lastSeq)
+    }
+
+    /// Connection `index` is ready (a hub's `welcome`; a peer's acknowledgement of the subscription): publishing
+    /// connections send what the relay has not acknowledged (after `lastSeq`; everything kept when nil).
+    func ready(_ index: Int, lastSeq: UInt32?) {
+        guard !connections[index].welcomed else { return }
         connections[index].welcomed = true
         if connections[index].attempts > 0 { result.reconnects += 1 }
         connections[index].attempts = 0
-        if result.budgetMs == nil { result.budgetMs = welcome.budgetMs }
         guard let r = connections[index].rider else { return }
         let pending = riders[r].recent + riders[r].backlog
         riders[r].recent.removeAll()
@@ -509,12 +557,17 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         var resent = 0
         for var frame in pending {
             guard let seq = frame.seq else { continue }
-            if let last = welcome.lastSeq, !RiderState.isAfter(seq, last) { continue }
+            if let last = lastSeq, !RiderState.isAfter(seq, last) { continue }
             frame.replay = true
             enqueue(index, frame)
             resent += 1
         }
         if resent > 0 { logger.debug("resending", metadata: ["rider": "\(r)", "samples": "\(resent)"]) }
+    }
+
+    /// A control frame (no sample).
+    static func control(_ bytes: [UInt8], kind: FrameKind) -> OutboundFrame {
+        OutboundFrame(seq: nil, intendedUs: 0, bytes: bytes, kind: kind, replay: false)
     }
 
     func enqueue(_ index: Int, _ frame: OutboundFrame) {

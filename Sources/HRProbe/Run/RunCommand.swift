@@ -84,6 +84,17 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Longest wait for the last deliveries after sending stops (default: budget + 700ms).")
     var drain: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "What URL is: hrhub, or a peer relay carrying the same samples: nats, ws-broadcast or mqtt.",
+            discussion: "Peers (bench/) need no hub features: see PeerTarget.swift for each one's wire."))
+    var target = "hrhub"
+
+    @Option(
+        name: .customLong("server-pid"),
+        help: "The relay's process id: report its CPU time and memory over the measured window (Linux /proc).")
+    var serverPID: Int32?
+
     @Option(name: .customLong("json"), help: "Write the full report as JSON to this file.")
     var jsonFile: String?
 
@@ -206,6 +217,19 @@ struct RunCommand: ParsableCommand {
         }
         let rampPlan = try ramp.map(RampPlan.init(parsing:))
         let drainUs = try drain.map { try DurationText.microseconds($0, option: "--drain") }
+        guard let targetValue = PeerTarget(rawValue: target) else {
+            throw ValidationError(
+                "--target must be \(PeerTarget.allCases.map(\.rawValue).joined(separator: ", ")), not '\(target)'")
+        }
+        if targetValue != .hrhub {
+            if binary { throw ValidationError("--binary is hrhub's subprotocol; a --target \(target) run sends JSON") }
+            if deliveryMode != .all { throw ValidationError("--mode latest needs the hub; --target \(target) relays all") }
+            if roleValue != .both { throw ValidationError("--target \(target) runs need --role both") }
+            if slow > 0 { throw ValidationError("--slow-viewers needs the hub's gaps; not with --target \(target)") }
+        }
+        if let serverPID, kill(serverPID, 0) != 0 {
+            throw ValidationError("--server-pid \(serverPID): no such process")
+        }
         let classIDs = (0..<classes).map { "\(prefix)-\($0)" }
         let perClass = publishers + viewers + participants
         var addresses = (sourceAddresses ?? "").split(separator: ",").map {
@@ -218,7 +242,7 @@ struct RunCommand: ParsableCommand {
             hub: hub, classIDs: classIDs, publishers: publishers, viewers: viewers, participants: participants,
             rate: rate, intervalMs: intervalMs, durationUs: durationUs, warmupUs: warmupUs, mode: deliveryMode,
             binary: binary, phase: phaseValue, seed: seed, slowViewerFraction: slow, storm: storm, ramp: rampPlan,
-            role: roleValue, sourceAddresses: addresses, drainUs: drainUs)
+            role: roleValue, sourceAddresses: addresses, drainUs: drainUs, target: targetValue, serverPID: serverPID)
         plan.insecure = options.insecure
         return plan
     }

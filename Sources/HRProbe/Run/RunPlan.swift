@@ -56,6 +56,10 @@ struct RunPlan {
     var connectTimeoutUs: Int64 = 15_000_000
     /// How long to wait for the last samples after sending stops, µs; nil: the class budget plus 700 ms.
     var drainUs: Int64?
+    /// What the probe talks to: the hub, or a peer relay carrying the same samples (`--target`).
+    var target: PeerTarget = .hrhub
+    /// The relay's process, whose CPU time and memory the report gives for the measured window (`--server-pid`).
+    var serverPID: Int32?
 
     /// Riders (publishing connections) per class.
     var ridersPerClass: Int { publishers + participants }
@@ -75,6 +79,7 @@ struct RunPlan {
 
     /// `/v1/classes/{class}/ws?role=…&participant=…&mode=…` for one connection.
     func path(classIndex: Int, role: Role_, rider: Int?) -> String {
+        guard target == .hrhub else { return target.peerPath(classID: classIDs[classIndex], role: role) }
         var query = "role=\(role.rawValue)"
         if let rider { query += "&participant=\(ParticipantNumbering.id(rider))" }
         if role.views && mode != .all { query += "&mode=\(mode.rawValue)" }

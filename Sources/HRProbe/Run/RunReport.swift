@@ -129,6 +129,34 @@ struct RunReport: Codable {
         var max: Double
     }
 
+    /// The measured window as the machine saw it (deliveries by arrival time, CPU between its start and end).
+    struct Window: Codable {
+        var seconds: Double
+        /// Relayed samples that arrived at any viewer during the window, and per second.
+        var delivered: Int
+        var deliveredPerS: Double
+        /// The probe's CPU over the window, % of one core.
+        var probeCpuPercent: Double
+        /// The relay's process, with `--server-pid`.
+        var server: Server?
+    }
+
+    /// The relay's process over the measured window (`/proc/PID/stat`, 10 ms ticks; `/proc/PID/status` VmRSS).
+    struct Server: Codable {
+        var pid: Int32
+        var cpuS: Double
+        /// % of one core.
+        var cpuPercent: Double
+        /// Server CPU per delivered sample, µs.
+        var cpuUsPerDelivery: Double?
+        /// Resident memory before the probe's first connection and at the end of the window, MiB.
+        var rssBeforeMib: Double?
+        var rssEndMib: Double
+        /// Connections open at the end of the window, and (end − before) / connections, KiB.
+        var connectionsAtEnd: Int
+        var rssPerConnectionKib: Double?
+    }
+
     /// The gate.
     struct Gate: Codable {
         var objectives: [String]
@@ -147,6 +175,7 @@ struct RunReport: Codable {
     var clock: Clock
     var probe: Probe
     var perClass: [ClassLine]
+    var window: Window?
     var slo: Gate
 
     init(plan: RunPlan, result r: RunResult, objectives: ServiceLevelObjective?) {
@@ -204,6 +233,29 @@ struct RunReport: Codable {
                 id: c.id, delivered: c.counts.delivered, lost: c.counts.lost, unexplained: c.counts.unexplained,
                 p50: Double(c.lag.valueUs(at: 50)) / 1_000, p99: Double(c.lag.valueUs(at: 99)) / 1_000,
                 max: Double(c.lag.maxUs) / 1_000)
+        }
+        if let start = r.window.start, let end = r.window.end, end.us > start.us {
+            let seconds = Double(end.us - start.us) / 1e6
+            let delivered = end.received - start.received
+            let probeUs = end.probe.userUs + end.probe.systemUs - start.probe.userUs - start.probe.systemUs
+            var server: Server?
+            if let pid = plan.serverPID, let a = start.server, let b = end.server {
+                let cpuUs = b.cpuUs - a.cpuUs
+                let before = r.window.serverBefore
+                func round(_ v: Double, _ places: Double) -> Double { (v * places).rounded() / places }
+                server = Server(
+                    pid: pid, cpuS: Double(cpuUs) / 1e6, cpuPercent: round(Double(cpuUs) / (seconds * 1e4), 10),
+                    cpuUsPerDelivery: delivered > 0 ? round(Double(cpuUs) / Double(delivered), 1_000) : nil,
+                    rssBeforeMib: before.map { round(Double($0.rssKiB) / 1_024, 10) },
+                    rssEndMib: round(Double(b.rssKiB) / 1_024, 10), connectionsAtEnd: r.window.openAtEnd,
+                    rssPerConnectionKib: before.flatMap { before in
+                        r.window.openAtEnd > 0
+                            ? round(Double(b.rssKiB - before.rssKiB) / Double(r.window.openAtEnd), 100) : nil
+                    })
+            }
+            window = Window(
+                seconds: seconds, delivered: delivered, deliveredPerS: (Double(delivered) / seconds).rounded(),
+                probeCpuPercent: (Double(probeUs) / (seconds * 1e4) * 10).rounded() / 10, server: server)
         }
         let breaches =
             objectives?.evaluate(

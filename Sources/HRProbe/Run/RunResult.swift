@@ -63,6 +63,9 @@ struct RunResult {
     /// CPU the probe used over the run and its peak memory, and the run's wall time.
     var cpu = ProcessResources.Usage(userUs: 0, systemUs: 0, maxRSSKiB: 0)
     var wallUs: Int64 = 0
+    /// The measured window as the machine saw it: deliveries that arrived in it, the probe's CPU and, with
+    /// `--server-pid`, the relay's CPU and memory at its start and end (and its memory before the first connection).
+    var window = Window()
     /// The class budget the hub announced in `welcome`, ms.
     var budgetMs: Int?
     /// Why the run could not be measured (exit status 2), or nil.
@@ -81,4 +84,21 @@ struct RunResult {
 
     /// Unexplained losses, normal and slow viewers together.
     var unexplained: Int { counts.unexplained + slowCounts.unexplained }
+
+    /// Marks at the start and the end of the measured window.
+    struct Window {
+        struct Mark {
+            var us: Int64
+            var received: Int
+            var probe: ProcessResources.Usage
+            var server: ProcessResources.ProcessSample?
+        }
+
+        var start: Mark?
+        var end: Mark?
+        /// The relay's memory before the probe opened anything.
+        var serverBefore: ProcessResources.ProcessSample?
+        /// Connections open at the end of the window.
+        var openAtEnd = 0
+    }
 }

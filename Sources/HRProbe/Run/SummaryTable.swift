@@ -114,6 +114,19 @@ enum SummaryTable {
             "probe · cpu \(format(p.cpuPercent))% of one core (user \(format(p.cpuUserS)) s, sys \(format(p.cpuSystemS))"
                 + " s over \(format(p.wallS)) s) · max RSS \(format(p.maxRssMib)) MiB"
                 + (p.cpuPercent > 80 ? " · WARNING: the probe is near saturation; its lag is suspect" : ""))
+        if let w = report.window {
+            var text = "window · \(format(w.seconds)) s · delivered \(w.delivered) (\(format(w.deliveredPerS))/s)"
+            text += " · probe cpu \(format(w.probeCpuPercent))%"
+            if let sv = w.server {
+                text += " · server cpu \(format(sv.cpuPercent))%"
+                if let per = sv.cpuUsPerDelivery { text += " = \(String(format: "%.3f", per)) µs per delivery" }
+                text += " · server RSS \(format(sv.rssEndMib)) MiB"
+                if let perConnection = sv.rssPerConnectionKib {
+                    text += " (\(String(format: "%.2f", perConnection)) KiB per connection over \(sv.connectionsAtEnd))"
+                }
+            }
+            line(text)
+        }
         if report.perClass.count > 1 {
             let worst = report.perClass.max { $0.p99 < $1.p99 }!
             let best = report.perClass.min { $0.p99 < $1.p99 }!
