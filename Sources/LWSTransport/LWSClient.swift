@@ -76,20 +76,17 @@ public final class LWSClient: @unchecked Sendable {
 
     private let logger: Logger
     private let maxMessageBytes: Int
-    private let inbox = Inbox()
-    private var context: OpaquePointer?
-    private var protocols: UnsafeMutablePointer<lws_protocols>?
-    /// C strings lws keeps pointers to: the protocol name here, and per connection the strings of its
-    /// connect info until the connection is gone (lws copies some but not all of them in 4.1).
-    private var cStrings: [UnsafeMutablePointer<CChar>] = []
+    private let service = ServiceContext()
+    /// The local protocol every connection is served by (its name lives as long as the context).
+    private var localProtocol: UnsafePointer<CChar>?
+    /// Per connection, the C strings of its connect info, kept until the connection is gone (lws 4.1 copies
+    /// some of them but not all).
     private var connectStrings: [UInt64: [UnsafeMutablePointer<CChar>]] = [:]
-    private var timer: UnsafeMutablePointer<clws_timer>?
     private var connections: [UInt64: Connection] = [:]
     /// The subprotocol the server chose, by connection id, read in CLIENT_FILTER_PRE_ESTABLISH: lws frees the
     /// response headers before CLIENT_ESTABLISHED, where `lws_hdr_copy` finds nothing. Consumed at ESTABLISHED.
     private var chosenSubprotocols: [UInt64: String] = [:]
     private var nextID: UInt64 = 1
-    private var running = false
     private var frameBuffer: [UInt8] = []
 
     /// - Parameter maxMessageBytes: largest hub message accepted before closing with 1009.
@@ -99,46 +96,29 @@ public final class LWSClient: @unchecked Sendable {
     }
 
     deinit {
-        destroyContext()
+        service.destroy()
+        for id in Array(connectStrings.keys) { releaseStrings(id) }
     }
 
     /// Creates the context (no listening socket).
     public func start() throws {
         LWSLog.install(logger: logger, verbose: false)
-        let table = UnsafeMutablePointer<lws_protocols>.allocate(capacity: 2)
-        table.initialize(repeating: lws_protocols(), count: 2)
-        let name = strdup("hrhub-client")!
-        cStrings.append(name)
-        table[0].name = UnsafePointer(name)
-        table[0].callback = clientCallback
-        table[0].rx_buffer_size = 65536
-        protocols = table
-
+        let protocols = service.protocols(names: ["hrhub-client"], callback: clientCallback, rxBufferSize: 65536)
+        localProtocol = protocols[0].name
         var info = lws_context_creation_info()
         info.port = CONTEXT_PORT_NO_LISTEN
-        info.protocols = UnsafePointer(table)
-        info.gid = -1
-        info.uid = -1
+        info.protocols = protocols
         info.options |= UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
-        // Unretained: this object owns the context and destroys it before it is deallocated.
-        info.user = Unmanaged.passUnretained(self).toOpaque()
-        guard let ctx = lws_create_context(&info) else {
+        guard service.create(&info, owner: self) else {
             throw TransportError.contextCreationFailed("cannot create a client context")
         }
-        context = ctx
-        let t = UnsafeMutablePointer<clws_timer>.allocate(capacity: 1)
-        t.initialize(to: clws_timer())
-        t.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
-        timer = t
     }
 
     /// Services the context on the calling thread until `stop()`, then destroys it.
     public func run() {
-        running = true
-        while running, let ctx = context {
-            if lws_service(ctx, 0) < 0 { break }
-        }
-        destroyContext()
+        service.run()
+        connections.removeAll()
+        for id in Array(connectStrings.keys) { releaseStrings(id) }
     }
 
     /// Starts `run()` on a new thread.
@@ -150,14 +130,12 @@ public final class LWSClient: @unchecked Sendable {
 
     /// Ends `run()`. Service thread only (use `post { client.stop() }` from elsewhere).
     public func stop() {
-        running = false
-        if let context { lws_cancel_service(context) }
+        service.stop()
     }
 
     /// Runs `job` on the service thread soon. Safe from any thread.
     public func post(_ job: @escaping @Sendable () -> Void) {
-        inbox.append(job)
-        if let context { lws_cancel_service(context) }
+        service.post(job)
     }
 
     /// Opens a connection. Service thread only. The result is reported through the delegate.
@@ -173,7 +151,7 @@ public final class LWSClient: @unchecked Sendable {
     ) -> ConnectionID {
         let id = nextID
         nextID += 1
-        guard let context else { return ConnectionID(id) }
+        guard let context = service.context else { return ConnectionID(id) }
         var strings: [UnsafeMutablePointer<CChar>] = []
         func keep(_ s: String) -> UnsafePointer<CChar> {
             let c = strdup(s)!
@@ -188,7 +166,7 @@ public final class LWSClient: @unchecked Sendable {
         ci.host = keep(url.host)
         ci.origin = keep(origin ?? url.host)
         if !subprotocols.isEmpty { ci.protocol = keep(subprotocols.joined(separator: ", ")) }
-        ci.local_protocol_name = UnsafePointer(cStrings[0])
+        ci.local_protocol_name = localProtocol
         if let sourceAddress { ci.iface = keep(sourceAddress) }
         if url.secure {
             ci.ssl_connection = Int32(LCCSCF_USE_SSL.rawValue)
@@ -233,8 +211,7 @@ public final class LWSClient: @unchecked Sendable {
 
     /// Calls `clientTick` once after `microseconds`, replacing any earlier schedule.
     public func scheduleTick(inMicroseconds microseconds: Int64) {
-        guard let context, let timer else { return }
-        clws_timer_schedule(context, timer, clientTimerCallback, lws_usec_t(max(1, microseconds)))
+        service.scheduleTick(inMicroseconds: microseconds, callback: clientTimerCallback)
     }
 
     /// Open connections.
@@ -264,25 +241,6 @@ public final class LWSClient: @unchecked Sendable {
         for s in connectStrings.removeValue(forKey: id) ?? [] { free(s) }
     }
 
-    private func destroyContext() {
-        if let context {
-            lws_context_destroy(context)
-            self.context = nil
-        }
-        connections.removeAll()
-        for id in Array(connectStrings.keys) { releaseStrings(id) }
-        if let timer {
-            timer.deallocate()
-            self.timer = nil
-        }
-        if let protocols {
-            protocols.deallocate()
-            self.protocols = nil
-        }
-        for s in cStrings { free(s) }
-        cStrings.removeAll()
-    }
-
     // MARK: - Callback handling (service thread)
 
     fileprivate func handle(
@@ -291,7 +249,7 @@ public final class LWSClient: @unchecked Sendable {
     ) -> Int32 {
         switch reason {
         case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-            for job in inbox.takeAll() { job() }
+            service.runPosted()
             return 0
 
         case LWS_CALLBACK_CLIENT_ESTABLISHED:

@@ -105,17 +105,9 @@ public final class LWSServer: @unchecked Sendable {
     public private(set) var port: Int = 0
 
     private let logger: Logger
-    private let inbox = Inbox()
-    private var context: OpaquePointer?
-    /// The C protocols array and the C strings it points to; lws keeps these pointers for the context's life.
-    private var protocols: UnsafeMutablePointer<lws_protocols>?
-    private var cStrings: [UnsafeMutablePointer<CChar>] = []
-    private var timer: UnsafeMutablePointer<clws_timer>?
-    /// The idle policy lws keeps a pointer to for the context's life.
-    private var idlePolicy: UnsafeMutablePointer<lws_retry_bo_t>?
+    private let service = ServiceContext()
     private var connections: [UInt64: Connection] = [:]
     private var nextID: UInt64 = 1
-    private var running = false
     /// Reused for every outgoing frame: LWS_PRE bytes of headroom, then the payload.
     private var frameBuffer: [UInt8] = []
     private let pre = Int(clws_pre())
@@ -126,7 +118,7 @@ public final class LWSServer: @unchecked Sendable {
     }
 
     deinit {
-        destroyContext()
+        service.destroy()
     }
 
     /// Number of open WebSocket connections.
@@ -135,93 +127,56 @@ public final class LWSServer: @unchecked Sendable {
     /// Creates the context and binds the port. Throws when the port cannot be bound.
     public func start() throws {
         LWSLog.install(logger: logger, verbose: options.verboseLibraryLog)
-        let names = options.subprotocols.isEmpty ? ["default"] : options.subprotocols
-        // One entry per subprotocol, all with the same callback, then the zeroed terminator lws 4.1 expects.
-        let table = UnsafeMutablePointer<lws_protocols>.allocate(capacity: names.count + 1)
-        table.initialize(repeating: lws_protocols(), count: names.count + 1)
-        for (index, name) in names.enumerated() {
-            let cName = strdup(name)!
-            cStrings.append(cName)
-            table[index].name = UnsafePointer(cName)
-            table[index].callback = serverCallback
-            table[index].per_session_data_size = 0
-            table[index].rx_buffer_size = max(4096, min(options.maxMessageBytes, 65536))
-            // lws hands the kernel at most this much per send (default: rx_buffer_size); a batched frame of
-            // up to ~16 KiB must go out in one syscall, not in 4 KiB pieces with a POLLOUT round trip each.
-            table[index].tx_packet_size = 256 * 1024
-            table[index].id = UInt32(index)
-        }
-        protocols = table
-
         var info = lws_context_creation_info()
         info.port = Int32(options.port)
         if let host = options.host {
-            let cHost = strdup(host)!
-            cStrings.append(cHost)
-            info.iface = UnsafePointer(cHost)
+            info.iface = service.keep(host)
             if !host.contains(":") { info.options |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6) }
         }
-        info.protocols = UnsafePointer(table)
-        info.gid = -1
-        info.uid = -1
+        // One entry per subprotocol, all served by the same callback. tx_packet_size is the most lws hands
+        // the kernel per send (by default rx_buffer_size): a batched frame must go out in one syscall, not in
+        // 4 KiB pieces with a POLLOUT round trip each.
+        info.protocols = service.protocols(
+            names: options.subprotocols.isEmpty ? ["default"] : options.subprotocols, callback: serverCallback,
+            rxBufferSize: max(4096, min(options.maxMessageBytes, 65536)), txPacketSize: 256 * 1024)
         info.options |= UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
         info.timeout_secs = UInt32(max(1, options.handshakeTimeoutSeconds))
         // A request whose headers stall holds a header table; give it the same time, not lws's default 10 s.
         info.timeout_secs_ah_idle = UInt32(max(1, options.handshakeTimeoutSeconds))
-        let policy = UnsafeMutablePointer<lws_retry_bo_t>.allocate(capacity: 1)
         let idle = min(max(1, options.idleTimeoutSeconds), Int(UInt16.max) / 2)
-        policy.initialize(
-            to: lws_retry_bo_t(
+        info.retry_and_idle_policy = service.keep(
+            lws_retry_bo_t(
                 retry_ms_table: nil, retry_ms_table_count: 0, conceal_count: 0,
                 secs_since_valid_ping: UInt16(idle), secs_since_valid_hangup: UInt16(idle + max(1, idle / 2)),
                 jitter_percent: 0))
-        idlePolicy = policy
-        info.retry_and_idle_policy = UnsafePointer(policy)
         if let cert = options.tlsCertificatePath, let key = options.tlsPrivateKeyPath {
             info.options |= UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
-            let cCert = strdup(cert)!
-            let cKey = strdup(key)!
-            cStrings += [cCert, cKey]
-            info.ssl_cert_filepath = UnsafePointer(cCert)
-            info.ssl_private_key_filepath = UnsafePointer(cKey)
+            info.ssl_cert_filepath = service.keep(cert)
+            info.ssl_private_key_filepath = service.keep(key)
         }
-        // The context's user pointer is this object, unretained: `self` owns the context and destroys it
-        // (in `run()`'s exit path or `deinit`) before it can be deallocated, so the pointer never dangles.
-        info.user = Unmanaged.passUnretained(self).toOpaque()
-        guard let ctx = lws_create_context(&info) else {
+        guard service.create(&info, owner: self), let context = service.context else {
             throw TransportError.contextCreationFailed("cannot listen on \(options.host ?? "*"):\(options.port)")
         }
-        context = ctx
-        guard let vhost = lws_get_vhost_by_name(ctx, "default") else {
+        guard let vhost = lws_get_vhost_by_name(context, "default") else {
             throw TransportError.contextCreationFailed("no default vhost")
         }
         port = Int(lws_get_vhost_listen_port(vhost))
-        let t = UnsafeMutablePointer<clws_timer>.allocate(capacity: 1)
-        t.initialize(to: clws_timer())
-        // The timer's owner pointer is this object, unretained, for the same reason as the context's.
-        t.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
-        timer = t
     }
 
     /// Services the context on the calling thread until `stop()` is called, then destroys the context.
     public func run() {
-        running = true
-        while running, let ctx = context {
-            if lws_service(ctx, 0) < 0 { break }
-        }
-        destroyContext()
+        service.run()
+        connections.removeAll()
     }
 
     /// Ends `run()` after the current service pass. Service thread only.
     public func stop() {
-        running = false
-        if let context { lws_cancel_service(context) }
+        service.stop()
     }
 
     /// Runs `job` on the service thread soon. Safe from any thread.
     public func post(_ job: @escaping @Sendable () -> Void) {
-        inbox.append(job)
-        if let context { lws_cancel_service(context) }
+        service.post(job)
     }
 
     /// Asks for a `serverNextFrame` call for this connection when its socket can take data.
@@ -239,30 +194,7 @@ public final class LWSServer: @unchecked Sendable {
 
     /// Calls the delegate's `serverTick` once, after `microseconds`. Replaces any earlier schedule.
     public func scheduleTick(inMicroseconds microseconds: Int64) {
-        guard let context, let timer else { return }
-        clws_timer_schedule(context, timer, timerCallback, lws_usec_t(max(1, microseconds)))
-    }
-
-    private func destroyContext() {
-        if let context {
-            lws_context_destroy(context)
-            self.context = nil
-        }
-        connections.removeAll()
-        if let timer {
-            timer.deallocate()
-            self.timer = nil
-        }
-        if let protocols {
-            protocols.deallocate()
-            self.protocols = nil
-        }
-        if let idlePolicy {
-            idlePolicy.deallocate()
-            self.idlePolicy = nil
-        }
-        for s in cStrings { free(s) }
-        cStrings.removeAll()
+        service.scheduleTick(inMicroseconds: microseconds, callback: timerCallback)
     }
 
     // MARK: - Callback handling (service thread)
@@ -273,7 +205,7 @@ public final class LWSServer: @unchecked Sendable {
     ) -> Int32 {
         switch reason {
         case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-            for job in inbox.takeAll() { job() }
+            service.runPosted()
             return 0
 
         case LWS_CALLBACK_HTTP:
@@ -438,7 +370,7 @@ public enum TransportError: Error, CustomStringConvertible {
 // MARK: - C entry points
 
 /// The lws callback for every protocol of the server. It recovers the `LWSServer` from the context's user
-/// pointer (set, unretained, in `start()`; valid while the context exists).
+/// pointer (set, unretained, by `ServiceContext.create`; valid while the context exists).
 private func serverCallback(
     _ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
     _ input: UnsafeMutableRawPointer?, _ length: Int

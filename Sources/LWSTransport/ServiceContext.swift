@@ -1,0 +1,119 @@
+import CLibWebSockets
+
+/// What `LWSServer` and `LWSClient` share about owning a libwebsockets context: the C memory lws keeps
+/// pointers to, the service loop, the cross-thread inbox and the one timer.
+///
+/// Memory invariant: lws keeps every pointer it is given at creation (protocol names, the protocols array,
+/// interface and certificate paths, the idle policy) for the context's whole life. Everything handed over
+/// is therefore allocated here and freed only in `destroy()`, after `lws_context_destroy` returned.
+/// Service-thread only, except `post`.
+final class ServiceContext {
+    /// The C type of an lws protocol callback.
+    typealias LWSCallback = @convention(c) (
+        OpaquePointer?, lws_callback_reasons, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int
+    ) -> Int32
+
+    private(set) var context: OpaquePointer?
+    private let inbox = Inbox()
+    /// C strings (`strdup`) and trivially-typed blocks (`allocate`) that live until `destroy()`.
+    private var strings: [UnsafeMutablePointer<CChar>] = []
+    private var blocks: [UnsafeMutableRawPointer] = []
+    private var timer: UnsafeMutablePointer<clws_timer>?
+    private var running = false
+
+    /// A copy of `text` that lives until `destroy()`.
+    func keep(_ text: String) -> UnsafePointer<CChar> {
+        let copy = strdup(text)!
+        strings.append(copy)
+        return UnsafePointer(copy)
+    }
+
+    /// A copy of a plain C struct that lives until `destroy()`.
+    func keep<T>(_ value: T) -> UnsafePointer<T> {
+        let block = UnsafeMutablePointer<T>.allocate(capacity: 1)
+        block.initialize(to: value)
+        blocks.append(UnsafeMutableRawPointer(block))
+        return UnsafePointer(block)
+    }
+
+    /// A protocols array with one entry per name, all served by `callback`, ending in the zeroed entry that
+    /// lws 4.1 takes as the end of the list.
+    func protocols(
+        names: [String], callback: LWSCallback, rxBufferSize: Int, txPacketSize: Int = 0
+    ) -> UnsafePointer<lws_protocols> {
+        let table = UnsafeMutablePointer<lws_protocols>.allocate(capacity: names.count + 1)
+        table.initialize(repeating: lws_protocols(), count: names.count + 1)
+        for (index, name) in names.enumerated() {
+            table[index].name = keep(name)
+            table[index].callback = callback
+            table[index].rx_buffer_size = rxBufferSize
+            table[index].tx_packet_size = txPacketSize
+            table[index].id = UInt32(index)
+        }
+        blocks.append(UnsafeMutableRawPointer(table))
+        return UnsafePointer(table)
+    }
+
+    /// Creates the context. `owner` becomes the context's user pointer and the timer's owner, unretained:
+    /// the owner destroys this context (`destroy()`, from `run()`'s exit or its own `deinit`) before it can be
+    /// deallocated, so neither pointer ever dangles.
+    func create(_ info: inout lws_context_creation_info, owner: AnyObject) -> Bool {
+        info.gid = -1
+        info.uid = -1
+        info.user = Unmanaged.passUnretained(owner).toOpaque()
+        guard let created = lws_create_context(&info) else { return false }
+        context = created
+        let t = UnsafeMutablePointer<clws_timer>.allocate(capacity: 1)
+        t.initialize(to: clws_timer())
+        t.pointee.owner = Unmanaged.passUnretained(owner).toOpaque()
+        timer = t
+        return true
+    }
+
+    /// Services the context on the calling thread until `stop()`, then destroys it.
+    func run() {
+        running = true
+        while running, let context {
+            if lws_service(context, 0) < 0 { break }
+        }
+        destroy()
+    }
+
+    /// Ends `run()` after the current service pass.
+    func stop() {
+        running = false
+        if let context { lws_cancel_service(context) }
+    }
+
+    /// Queues `job` for the service thread and wakes it. Safe from any thread: the inbox is locked and
+    /// `lws_cancel_service` is lws's documented cross-thread wake-up.
+    func post(_ job: @escaping @Sendable () -> Void) {
+        inbox.append(job)
+        if let context { lws_cancel_service(context) }
+    }
+
+    /// Runs what `post` queued; call from `LWS_CALLBACK_EVENT_WAIT_CANCELLED`.
+    func runPosted() {
+        for job in inbox.takeAll() { job() }
+    }
+
+    /// Fires `callback` once after `microseconds`, replacing any earlier schedule.
+    func scheduleTick(inMicroseconds microseconds: Int64, callback: sul_cb_t) {
+        guard let context, let timer else { return }
+        clws_timer_schedule(context, timer, callback, lws_usec_t(max(1, microseconds)))
+    }
+
+    /// Destroys the context, then frees everything lws held pointers to. Safe to call twice.
+    func destroy() {
+        if let context {
+            lws_context_destroy(context)
+            self.context = nil
+        }
+        timer?.deallocate()
+        timer = nil
+        for block in blocks { block.deallocate() }
+        blocks.removeAll()
+        for string in strings { free(string) }
+        strings.removeAll()
+    }
+}
