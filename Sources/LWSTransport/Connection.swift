@@ -91,3 +91,12 @@ final class Connection {
         peerCloseReason = String(decoding: bytes.dropFirst(2), as: UTF8.self)
     }
 }
+
+extension ConnectionID {
+    /// The id stored in a connection's lws opaque pointer (as a plain integer, see `ConnectionID`), or nil
+    /// for a connection that has none yet.
+    init?(of wsi: OpaquePointer) {
+        guard let raw = lws_get_opaque_user_data(wsi) else { return nil }
+        self.init(UInt64(UInt(bitPattern: raw)))
+    }
+}

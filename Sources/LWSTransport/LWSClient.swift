@@ -314,10 +314,7 @@ public final class LWSClient: @unchecked Sendable {
         delegate?.clientTick()
     }
 
-    private func connectionID(_ wsi: OpaquePointer) -> ConnectionID? {
-        guard let raw = lws_get_opaque_user_data(wsi) else { return nil }
-        return ConnectionID(UInt64(UInt(bitPattern: raw)))
-    }
+    private func connectionID(_ wsi: OpaquePointer) -> ConnectionID? { ConnectionID(of: wsi) }
 }
 
 /// The lws callback of the client context; recovers the `LWSClient` from the context's user pointer

@@ -265,10 +265,7 @@ public final class LWSServer: @unchecked Sendable {
         delegate?.serverTick()
     }
 
-    private func connectionID(_ wsi: OpaquePointer) -> ConnectionID? {
-        guard let raw = lws_get_opaque_user_data(wsi) else { return nil }
-        return ConnectionID(UInt64(UInt(bitPattern: raw)))
-    }
+    private func connectionID(_ wsi: OpaquePointer) -> ConnectionID? { ConnectionID(of: wsi) }
 
     private func receive(
         _ id: ConnectionID, _ connection: Connection, wsi: OpaquePointer, input: UnsafeMutableRawPointer?,
