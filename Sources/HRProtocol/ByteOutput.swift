@@ -98,6 +98,23 @@ extension Array where Element == UInt8 {
     }
 
     /// Appends a ping id: a JSON integer or a JSON string.
+    /// The optional fields every `hr` object ends its device part with: `,"rr":[…]` (when not empty),
+    /// `,"contact":…` and `,"ee":…` (when present). Shared by the client and the hub encoders.
+    mutating func appendSampleExtras(_ sample: Sample) {
+        if !sample.rr.isEmpty {
+            appendLiteral(#","rr":"#)
+            appendJSONArray(sample.rr)
+        }
+        if let contact = sample.contact {
+            appendLiteral(#","contact":"#)
+            appendJSONBool(contact)
+        }
+        if let ee = sample.ee {
+            appendLiteral(#","ee":"#)
+            appendDecimal(UInt64(ee))
+        }
+    }
+
     mutating func appendPingID(_ id: PingID) {
         switch id {
         case .number(let number): appendDecimal(number)

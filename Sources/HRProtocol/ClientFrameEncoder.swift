@@ -32,18 +32,7 @@ public enum ClientFrameEncoder {
             out.appendDecimal(sample.ts)
             out.appendLiteral(#","bpm":"#)
             out.appendDecimal(UInt64(sample.bpm))
-            if !sample.rr.isEmpty {
-                out.appendLiteral(#","rr":"#)
-                out.appendJSONArray(sample.rr)
-            }
-            if let contact = sample.contact {
-                out.appendLiteral(#","contact":"#)
-                out.appendJSONBool(contact)
-            }
-            if let ee = sample.ee {
-                out.appendLiteral(#","ee":"#)
-                out.appendDecimal(UInt64(ee))
-            }
+            out.appendSampleExtras(sample)
         case .ping(let id, let ct):
             out.appendLiteral(#"{"t":"ping","id":"#)
             out.appendPingID(id)

@@ -205,18 +205,7 @@ public enum HubFrameEncoder {
         out.appendDecimal(relayed.rts)
         out.appendLiteral(#","bpm":"#)
         out.appendDecimal(UInt64(sample.bpm))
-        if !sample.rr.isEmpty {
-            out.appendLiteral(#","rr":"#)
-            out.appendJSONArray(sample.rr)
-        }
-        if let contact = sample.contact {
-            out.appendLiteral(#","contact":"#)
-            out.appendJSONBool(contact)
-        }
-        if let ee = sample.ee {
-            out.appendLiteral(#","ee":"#)
-            out.appendDecimal(UInt64(ee))
-        }
+        out.appendSampleExtras(sample)
         if let pct = relayed.pct {
             out.appendLiteral(#","pct":"#)
             out.appendDecimal(pct)
