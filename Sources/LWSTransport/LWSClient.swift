@@ -74,6 +74,15 @@ public protocol LWSClientDelegate: AnyObject {
 public final class LWSClient: @unchecked Sendable {
     public weak var delegate: LWSClientDelegate?
 
+    /// Most frames written in one WRITEABLE callback while the socket takes them (default 1, lws's rule).
+    ///
+    /// One write per callback ties a connection's write rate to the service loop's iteration rate: with a
+    /// thousand busy sockets in the same poll() set that is a few hundred iterations a second, too few for one
+    /// publisher at 400 samples/s. A small frame to a socket that is not choked is taken whole by the kernel; a
+    /// partial write leaves lws holding the rest, `lws_send_pipe_choked` then says so and the loop stops.
+    /// Added for `hrprobe run` (bench/).
+    public var maxFramesPerWritable = 1
+
     private let logger: Logger
     private let maxMessageBytes: Int
     private let service = ServiceContext()
@@ -288,9 +297,20 @@ public final class LWSClient: @unchecked Sendable {
         case LWS_CALLBACK_CLIENT_WRITEABLE:
             guard let id = connectionID(wsi), let connection = connections[id.rawValue] else { return -1 }
             // The client delegate does not say whether more is pending: ask again after every frame.
-            return connection.writeNextFrame(buffer: &frameBuffer) {
-                delegate?.clientNextFrame(id, into: &$0).map { ($0, true) }
-            }
+            // Up to `maxFramesPerWritable` frames while the socket takes them (see there).
+            var result: Int32 = 0
+            var frames = 0
+            repeat {
+                var produced = false
+                result = connection.writeNextFrame(buffer: &frameBuffer) {
+                    let next = delegate?.clientNextFrame(id, into: &$0)
+                    produced = next != nil
+                    return next.map { ($0, true) }
+                }
+                frames += 1
+                if result != 0 || !produced { break }
+            } while frames < maxFramesPerWritable && lws_send_pipe_choked(wsi) == 0
+            return result
 
         case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
             if let id = connectionID(wsi), let connection = connections[id.rawValue] {
