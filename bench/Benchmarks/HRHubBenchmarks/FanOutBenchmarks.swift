@@ -1,0 +1,87 @@
+import Benchmark
+import HRCore
+import HRProtocol
+
+/// Samples fanned out to a class of 1,000 viewers inside HRCore, no sockets: `Relay.receive(.hr)` (dedupe, rate
+/// limit, clock offset, jitter buffer, encode once, enqueue to every viewer), then, as the hub does for each
+/// `.write` effect, `nextFrame` into the transport's reused buffer (after its LWS_PRE headroom) once per frame and
+/// once more, finding the queue empty (the transport asks for another writable callback after every frame).
+func registerFanOutBenchmarks() {
+    // One sample, one frame per viewer: the unbatched worst case. One iteration = 1,000 deliveries.
+    for format in [WireFormat.json, .binary] {
+        let name = format == .json ? "JSON" : "binary"
+        Benchmark(
+            "Fan-out 1 sample to 1000 viewers (\(name))",
+            configuration: .init(thresholds: Tolerances.standard(mallocSlack: 4))
+        ) { benchmark in
+            let fixture = FanOutFixture(riders: 1, viewers: 1000, format: format)
+            benchmark.startMeasurement()
+            blackHole(fixture.relayOneRound())
+        }
+    }
+    // Ten riders' samples arrive before the viewers' sockets are writable again (a busy hub): ten samples per
+    // frame, the batched case the hub is built for. One iteration = 10,000 deliveries in 1,000 frames.
+    Benchmark(
+        "Fan-out 10 samples to 1000 viewers, batched (JSON)",
+        configuration: .init(thresholds: Tolerances.standard(mallocSlack: 20))
+    ) { benchmark in
+        let fixture = FanOutFixture(riders: 10, viewers: 1000, format: .json)
+        benchmark.startMeasurement()
+        blackHole(fixture.relayOneRound())
+    }
+}
+
+/// A relay with `riders` publishing riders and `viewers` viewers in one class, every queue drained.
+final class FanOutFixture {
+    static let lwsPre = 16
+    let relay: Relay
+    let publishers: [ClientID]
+    private var seq: UInt32 = 0
+    private var now: Int64 = Fixtures.startMs + Fixtures.deviceLagMs
+    private var frame = Fixtures.buffer()
+
+    init(riders: Int, viewers: Int, format: WireFormat) {
+        relay = Relay(config: RelayConfig())
+        publishers = (0..<riders).map { ClientID(UInt64(1 + $0)) }
+        for (index, publisher) in publishers.enumerated() {
+            relay.open(
+                publisher, request: ConnectRequest(classID: "bench", role: .publisher, participant: "rider\(index)"),
+                format: .json, now: now)
+            relay.receive(publisher, .hello(Profile(name: "Rider \(index)", hrmax: 187)), now: now)
+        }
+        for index in 0..<viewers {
+            relay.open(
+                ClientID(UInt64(100_000 + index)),
+                request: ConnectRequest(classID: "bench", role: .viewer, participant: nil), format: format, now: now)
+        }
+        // Warm every queue: welcome, snapshot and a first round of samples through.
+        _ = relayOneRound()
+    }
+
+    /// One sample from every rider, 1 s after the last, on a steady network (released on arrival), then every
+    /// viewer written until its queue is empty. Returns the payload bytes written.
+    func relayOneRound() -> Int {
+        seq &+= 1
+        now += 1000
+        let sample = Sample(seq: seq, ts: now - Fixtures.deviceLagMs, bpm: 142, rr: [431])
+        for publisher in publishers {
+            relay.receive(publisher, .hr(sample), now: now)
+        }
+        // The buffer is a local for the loop: a stored property of this class would add an exclusivity check per
+        // access, a cost of the harness, not of the hub.
+        var frame = self.frame
+        self.frame = []
+        defer { self.frame = frame }
+        var written = 0
+        for effect in relay.takeEffects() {
+            guard case .write(let id) = effect else { continue }
+            while true {
+                frame.removeAll(keepingCapacity: true)
+                frame.append(contentsOf: repeatElement(0, count: Self.lwsPre))
+                guard relay.nextFrame(id, now: now, into: &frame) != nil else { break }
+                written += frame.count - Self.lwsPre
+            }
+        }
+        return written
+    }
+}

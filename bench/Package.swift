@@ -1,0 +1,27 @@
+// swift-tools-version: 6.1
+// Micro-benchmarks of HRHub's hot paths (ordo-one/benchmark). Run them with `bench/micro` (see MICRO.md).
+import PackageDescription
+
+let package = Package(
+    name: "HRHubBench",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        // The hub itself: HRProtocol's codecs and HRCore's relay, through their public API only.
+        .package(name: "HRHub", path: ".."),
+        // MallocInterposer: malloc/free counts per iteration (mallocCountTotal) on Swift 6.3 without jemalloc.
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "HRHubBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "HRProtocol", package: "HRHub"),
+                .product(name: "HRCore", package: "HRHub"),
+            ],
+            path: "Benchmarks/HRHubBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    ],
+    swiftLanguageModes: [.v6]
+)
