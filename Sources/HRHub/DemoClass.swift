@@ -10,9 +10,16 @@ final class DemoClass {
     private var devices: [DeviceSimulator]
     private let ids: [ClientID]
 
+    /// How far into the workout the class is when the hub starts: past the warm-up, so a newcomer who opens
+    /// the screen sees riders spread over the zones at once instead of a minute of grey.
+    static let headStartMs: Int64 = 150_000
+
     init(riders: Int, seed: UInt64, startMs: Int64) {
         devices = DeviceSimulator.group(
-            count: riders, seed: seed, workout: .short(durationMs: 300_000, repeats: true), startMs: startMs)
+            count: riders, seed: seed, workout: .short(durationMs: 300_000, repeats: true),
+            startMs: startMs - Self.headStartMs)
+        // Run the head start silently: those samples were "before the hub", nobody should see them late.
+        for index in devices.indices { _ = devices[index].samples(through: startMs) }
         // Virtual connection ids live far above the transport's, which count up from 1.
         ids = (0..<riders).map { ClientID((1 << 62) + UInt64($0)) }
     }
@@ -29,7 +36,10 @@ final class DemoClass {
     /// Publishes every sample that came due since the last call.
     func advance(in relay: Relay, now: Int64) {
         for index in devices.indices {
-            for sample in devices[index].samples(through: now) {
+            for var sample in devices[index].samples(through: now) {
+                // Captured as it is published: inside the hub there is no network, so the relay's jitter
+                // buffer should see none (the housekeeping tick would otherwise look like 100 ms of jitter).
+                sample.ts = now
                 relay.receive(ids[index], .hr(sample), now: now)
             }
         }
