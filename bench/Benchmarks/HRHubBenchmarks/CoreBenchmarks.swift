@@ -8,20 +8,23 @@ func registerCoreBenchmarks() {
     // playout delay adapts and some samples are held: per inner iteration one `insert`, one `releaseDue` at
     // arrival (what the relay does on receive) and one a playout-delay later (what its timer does).
     Benchmark(
-        "JitterBuffer insert+release",
+        "JitterBuffer.insertRelease",
         configuration: .init(scalingFactor: .kilo, thresholds: Tolerances.standard(mallocSlack: 100))
     ) { benchmark in
         let jitterMs: [Int64] = [0, 3, 40, 1, 7, 300, 2, 0, 12, 90, 5, 1, 0, 25, 4, 60]
         var buffer = JitterBuffer(settings: .init(enabled: true, maxDelayMs: 400))
         var seq: UInt32 = 0
         var released = 0
-        for i in benchmark.scaledIterations {
-            seq &+= 1
-            let ts = Fixtures.startMs + Int64(seq) * 1000
-            let arrival = ts + Fixtures.deviceLagMs + jitterMs[i & 15]
-            buffer.insert(Fixtures.sample(seq: seq, ts: ts), arrivalMs: arrival, offsetMs: Fixtures.deviceLagMs)
-            released += buffer.releaseDue(now: arrival).count
-            released += buffer.releaseDue(now: arrival + 450).count
+        benchmark.startMeasurement()
+        ThreadCPU.measure(benchmark) {
+            for i in benchmark.scaledIterations {
+                seq &+= 1
+                let ts = Fixtures.startMs + Int64(seq) * 1000
+                let arrival = ts + Fixtures.deviceLagMs + jitterMs[i & 15]
+                buffer.insert(Fixtures.sample(seq: seq, ts: ts), arrivalMs: arrival, offsetMs: Fixtures.deviceLagMs)
+                released += buffer.releaseDue(now: arrival).count
+                released += buffer.releaseDue(now: arrival + 450).count
+            }
         }
         blackHole(released)
         blackHole(buffer)
@@ -33,22 +36,21 @@ func registerCoreBenchmarks() {
     // (the replaced sample's RR carried over).
     for mode in [DeliveryMode.all, .latest] {
         Benchmark(
-            "SendQueue enqueue+drain (\(mode.rawValue), 10 riders x 2)",
+            "SendQueue.enqueueDrain.\(mode.rawValue).20msgs",
             configuration: .init(scalingFactor: .kilo, thresholds: Tolerances.standard(mallocSlack: 100))
         ) { benchmark in
             let riders = (0..<10).map { "rider\($0)" }
             let now = Fixtures.startMs + 1000
             let messages = (1...2).flatMap { seq in
                 riders.map { rider in
-                    OutboundMessage(
-                        sample: Fixtures.relayed(rider, seq: UInt32(seq)), captureHubMs: now)
+                    OutboundMessage(sample: Fixtures.relayed(rider, seq: UInt32(seq)), captureHubMs: now)
                 }
             }
             var queue = SendQueue(mode: mode, format: .json, limits: .init())
             var counters = RelayCounters()
             var frame = Fixtures.buffer()
             var bytes = 0
-            for _ in benchmark.scaledIterations {
+            func round() {
                 for message in messages {
                     queue.enqueue(message, now: now, counters: &counters)
                 }
@@ -59,6 +61,11 @@ func registerCoreBenchmarks() {
                     else { break }
                     bytes += frame.count
                 }
+            }
+            round()  // the queue's storage grows once, before the measurement
+            benchmark.startMeasurement()
+            ThreadCPU.measure(benchmark) {
+                for _ in benchmark.scaledIterations { round() }
             }
             blackHole(bytes)
             blackHole(counters)
