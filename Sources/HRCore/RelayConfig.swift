@@ -19,7 +19,7 @@ public struct RelayConfig: Sendable {
     /// Most classes at once: a connection that would create one more is closed with 4029.
     public var maxClasses: Int = 10_000
     /// Most participants a class remembers: a new one beyond is closed with 4029.
-    public var maxParticipantsPerClass: Int = 500
+    public var maxParticipantsPerClass: Int = 20_000
     /// Errors (duplicates excepted) one connection may cause; the next closes it with 4029.
     public var maxErrors: Int = 100
     /// How often `tick` does its housekeeping (stale, slow consumers, class expiry).

@@ -29,7 +29,7 @@ struct HubConfiguration: Sendable {
     var maxConnections = 100_000
     var maxConnectionsPerAddress = 4_096
     var maxClasses = 10_000
-    var maxParticipantsPerClass = 500
+    var maxParticipantsPerClass = 20_000
     var maxErrors = 100
     var handshakeTimeoutMs = 5_000
     var idleTimeoutMs = 60_000

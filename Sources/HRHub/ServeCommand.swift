@@ -45,7 +45,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Most open connections in total; more close with 4029 (default 100000).") var maxConnections: Int?
     @Option(help: "Most open connections per remote address (default 4096).") var maxConnectionsPerAddress: Int?
     @Option(help: "Most classes at once; a new one beyond closes with 4029 (default 10000).") var maxClasses: Int?
-    @Option(help: "Most participants per class (default 500).") var maxParticipantsPerClass: Int?
+    @Option(help: "Most participants per class (default 20000: a live class can have thousands).") var maxParticipantsPerClass: Int?
     @Option(help: "Errors one connection may cause before it is closed with 4029 (default 100).") var maxErrors: Int?
     @Option(help: "Time allowed for the HTTP request and upgrade, ms (default 5000).") var handshakeTimeoutMs: Int?
     @Option(help: "A silent connection gets a WebSocket ping after this long and is closed if it stays silent, ms (default 60000).")
