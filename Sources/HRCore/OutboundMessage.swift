@@ -20,6 +20,7 @@ public final class OutboundMessage {
         HubFrameEncoder.appendJSON(message, to: &bytes)
         json = bytes
         sample = nil
+        isSample = false
         captureHubMs = 0
     }
 
@@ -30,6 +31,7 @@ public final class OutboundMessage {
         HubFrameEncoder.appendJSON(.hr(sample), to: &bytes)
         json = bytes
         self.sample = sample
+        isSample = true
         self.captureHubMs = captureHubMs
     }
 
@@ -43,5 +45,7 @@ public final class OutboundMessage {
     }
 
     /// Whether this is a relayed sample (droppable) rather than a control message (never dropped).
-    public var isSample: Bool { sample != nil }
+    /// Stored: `sample != nil` compiles to an Equatable comparison that copies the sample (retaining its id and RR
+    /// array), and the send queue asks several times per message.
+    public let isSample: Bool
 }

@@ -48,6 +48,9 @@ public final class Relay {
 
     /// Takes the effects recorded since the last call.
     public func takeEffects() -> [RelayEffect] {
+        // Nothing recorded, the usual case after a frame: no copy. (`removeAll(keepingCapacity:)` on a buffer the
+        // caller still holds allocates a new one of the old capacity, even when it is empty: one malloc per frame.)
+        guard !effects.isEmpty else { return [] }
         defer { effects.removeAll(keepingCapacity: true) }
         return effects
     }
