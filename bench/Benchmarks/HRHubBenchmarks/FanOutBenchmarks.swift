@@ -4,8 +4,8 @@ import HRProtocol
 
 /// Samples fanned out to a class of 1,000 viewers inside HRCore, no sockets: `Relay.receive(.hr)` (dedupe, rate
 /// limit, clock offset, jitter buffer, encode once, enqueue to every viewer), then, as the hub does for each
-/// `.write` effect, `nextFrame` into the transport's reused buffer (after its LWS_PRE headroom) once per frame and
-/// once more, finding the queue empty (the transport asks for another writable callback after every frame).
+/// `.write` effect, a WRITEABLE callback's work: `nextFrame` into the transport's reused buffer (after its LWS_PRE
+/// headroom), `takeEffects`, and `hasPendingWrite` to decide whether to ask for another write.
 func registerFanOutBenchmarks() {
     // One sample, one frame per viewer: the unbatched worst case. One iteration = 1,000 deliveries.
     for format in [WireFormat.json, .binary] {
@@ -74,11 +74,15 @@ final class FanOutFixture {
         var written = 0
         for effect in relay.takeEffects() {
             guard case .write(let id) = effect else { continue }
+            // One WRITEABLE callback per frame, as Hub.serverNextFrame and Connection.writeNextFrame do it: the
+            // frame, the effects it caused (Hub.applyEffects), and another write only while more is pending.
             while true {
                 frame.removeAll(keepingCapacity: true)
                 frame.append(contentsOf: repeatElement(0, count: Self.lwsPre))
                 guard relay.nextFrame(id, now: now, into: &frame) != nil else { break }
                 written += frame.count - Self.lwsPre
+                for effect in relay.takeEffects() { blackHole(effect) }
+                guard relay.hasPendingWrite(id) else { break }
             }
         }
         return written
