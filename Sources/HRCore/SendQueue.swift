@@ -87,7 +87,7 @@ public struct SendQueue {
             if let dropped = older.sample { recordGap(dropped, reason: .conflated, counters: &counters) }
             return .conflated
         }
-        if let sample = message.sample, mode == .latest {
+        if mode == .latest, let sample = message.sample {  // mode first: `all` never copies the sample
             latestSlot[sample.p] = removed + items.count
         }
         items.append(message)
