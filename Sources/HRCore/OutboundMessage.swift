@@ -11,6 +11,9 @@ public final class OutboundMessage {
     public let sample: RelayedSample?
     /// The sample's capture time on the hub's clock (`ts` + the device's learnt offset), for the budget.
     public let captureHubMs: Int64
+    /// The sample's hub receive time (`rts`), 0 for control messages. Stored beside `sample` so the per-delivery
+    /// bookkeeping reads one integer instead of copying the sample (its id and RR array) for every viewer.
+    public let rts: Int64
 
     private var binaryCache: [UInt8]?
 
@@ -22,6 +25,7 @@ public final class OutboundMessage {
         sample = nil
         isSample = false
         captureHubMs = 0
+        rts = 0
     }
 
     /// A relayed sample.
@@ -33,6 +37,7 @@ public final class OutboundMessage {
         self.sample = sample
         isSample = true
         self.captureHubMs = captureHubMs
+        rts = sample.rts
     }
 
     /// The binary encoding of a sample (computed once, on first use).

@@ -144,9 +144,9 @@ public struct SendQueue {
         while let message = items.first, first || out.count - start < targetBytes {
             if message.isSample && format == .binary { break }
             popFront()
-            if let sample = message.sample {
+            if message.isSample {
                 if now - message.captureHubMs > budgetMs {
-                    recordGap(sample, reason: .late, counters: &counters)
+                    recordGap(message.sample!, reason: .late, counters: &counters)
                     continue
                 }
                 delivered(message, now: now, counters: &counters)
@@ -166,10 +166,10 @@ public struct SendQueue {
         now: Int64, budgetMs: Int64, targetBytes: Int, into out: inout [UInt8], counters: inout RelayCounters
     ) -> OutboundFrameKind? {
         let start = out.count
-        while let message = items.first, let sample = message.sample, out.count == start || out.count - start < targetBytes {
+        while let message = items.first, message.isSample, out.count == start || out.count - start < targetBytes {
             popFront()
             if now - message.captureHubMs > budgetMs {
-                recordGap(sample, reason: .late, counters: &counters)
+                recordGap(message.sample!, reason: .late, counters: &counters)
                 continue
             }
             delivered(message, now: now, counters: &counters)
@@ -186,15 +186,14 @@ public struct SendQueue {
         let message = items.removeFirst()
         removed += 1
         bytes -= size(of: message)
-        if mode == .latest, let sample = message.sample { latestSlot[sample.p] = nil }
+        if mode == .latest, message.isSample { latestSlot[message.sample!.p] = nil }
     }
 
     private mutating func delivered(_ message: OutboundMessage, now: Int64, counters: inout RelayCounters) {
-        guard let sample = message.sample else { return }
         counters.delivered += 1
-        counters.residency.record(now - sample.rts)
+        counters.residency.record(now - message.rts)
         counters.age.record(now - message.captureHubMs)
-        if !openGaps.isEmpty {
+        if !openGaps.isEmpty, let sample = message.sample {
             openGaps[GapKey(participant: sample.p, reason: .backpressure)] = nil
             openGaps[GapKey(participant: sample.p, reason: .late)] = nil
             openGaps[GapKey(participant: sample.p, reason: .conflated)] = nil
