@@ -15,6 +15,8 @@ extension Array where Element == UInt8 {
             append(0x30 &+ UInt8(truncatingIfNeeded: value))
             return
         }
+        // Invariant: 20 bytes hold UInt64.max's 20 digits, so `index` stays within 0..<20; the scratch buffer
+        // lives only inside this closure and is copied out before it ends.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
             var index = 20
             var rest = value
@@ -47,6 +49,8 @@ extension Array where Element == UInt8 {
     mutating func appendJSONString(_ string: String) {
         append(0x22)
         var string = string
+        // The UTF-8 view is valid only inside `withUTF8`; `appendEscapedJSON` copies what it reads and keeps
+        // no pointer.
         string.withUTF8 { appendEscapedJSON($0) }
         append(0x22)
     }
@@ -98,6 +102,23 @@ extension Array where Element == UInt8 {
     }
 
     /// Appends a ping id: a JSON integer or a JSON string.
+    /// `,"name":…,"hrmax":…,"hrrest":…`, each only when known: a profile's fields in `hello`, `join` and
+    /// `snapshot` entries alike.
+    mutating func appendProfileFields(_ profile: Profile) {
+        if let name = profile.name {
+            appendLiteral(#","name":"#)
+            appendJSONString(name)
+        }
+        if let hrmax = profile.hrmax {
+            appendLiteral(#","hrmax":"#)
+            appendDecimal(hrmax)
+        }
+        if let hrrest = profile.hrrest {
+            appendLiteral(#","hrrest":"#)
+            appendDecimal(hrrest)
+        }
+    }
+
     /// The optional fields every `hr` object ends its device part with: `,"rr":[…]` (when not empty),
     /// `,"contact":…` and `,"ee":…` (when present). Shared by the client and the hub encoders.
     mutating func appendSampleExtras(_ sample: Sample) {

@@ -13,18 +13,7 @@ public enum ClientFrameEncoder {
         switch message {
         case .hello(let profile):
             out.appendLiteral(#"{"t":"hello""#)
-            if let name = profile.name {
-                out.appendLiteral(#","name":"#)
-                out.appendJSONString(name)
-            }
-            if let hrmax = profile.hrmax {
-                out.appendLiteral(#","hrmax":"#)
-                out.appendDecimal(hrmax)
-            }
-            if let hrrest = profile.hrrest {
-                out.appendLiteral(#","hrrest":"#)
-                out.appendDecimal(hrrest)
-            }
+            out.appendProfileFields(profile)
         case .hr(let sample):
             out.appendLiteral(#"{"t":"hr","seq":"#)
             out.appendDecimal(UInt64(sample.seq))

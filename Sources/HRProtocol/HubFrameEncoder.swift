@@ -28,7 +28,7 @@ public enum HubFrameEncoder {
                 if index > 0 { out.append(0x2C) }
                 out.appendLiteral(#"{"p":"#)
                 out.appendJSONString(entry.p)
-                appendProfileFields(entry.profile, to: &out)
+                out.appendProfileFields(entry.profile)
                 if let last = entry.last {
                     out.appendLiteral(#","last":"#)
                     appendSample(last, to: &out)
@@ -39,7 +39,7 @@ public enum HubFrameEncoder {
         case .join(let p, let profile):
             out.appendLiteral(#"{"t":"join","p":"#)
             out.appendJSONString(p)
-            appendProfileFields(profile, to: &out)
+            out.appendProfileFields(profile)
             out.append(0x7D)
         case .leave(let p, let reason):
             out.appendLiteral(#"{"t":"leave","p":"#)
@@ -168,21 +168,6 @@ public enum HubFrameEncoder {
         out.append(0x7D)
     }
 
-    /// `,"name":…,"hrmax":…,"hrrest":…`, each only when known.
-    private static func appendProfileFields(_ profile: Profile, to out: inout [UInt8]) {
-        if let name = profile.name {
-            out.appendLiteral(#","name":"#)
-            out.appendJSONString(name)
-        }
-        if let hrmax = profile.hrmax {
-            out.appendLiteral(#","hrmax":"#)
-            out.appendDecimal(hrmax)
-        }
-        if let hrrest = profile.hrrest {
-            out.appendLiteral(#","hrrest":"#)
-            out.appendDecimal(hrrest)
-        }
-    }
 
     /// `"<p>","since":<since>}` after the `{"t":"stale","p":` or `{"t":"live","p":` prefix.
     private static func appendPresenceTail(p: String, since: Int64, to out: inout [UInt8]) {
