@@ -40,13 +40,13 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
 
     /// Starts the housekeeping timer and, when asked, the demo class. Service thread (before `run`).
     func start(demoRiders: Int?) {
+        let now = HubClock.nowMs()
         if let riders = demoRiders {
-            let demo = DemoClass(riders: riders, seed: 2026, startMs: HubClock.nowMs())
-            demo.start(in: relay, now: HubClock.nowMs())
+            let demo = DemoClass(riders: riders, seed: 2026, startMs: now)
+            demo.start(in: relay, now: now)
             self.demo = demo
-            applyEffects()
         }
-        rescheduleTimer(now: HubClock.nowMs())
+        applyEffects(now: now)
     }
 
     /// SIGTERM / SIGINT: refuse new connections, flush and close every client with 1001, then stop.
@@ -56,7 +56,7 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
         logger.notice("draining: closing \(server.connectionCount) connections with 1001")
         drainDeadline = now + Int64(settings.drainTimeoutMs)
         relay.closeAll(now: now)
-        applyEffects()
+        applyEffects(now: now)
         finishDrainIfDone(now: now)
     }
 
@@ -74,7 +74,7 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
 
     /// Carries out what the relay asked for, then makes sure the timer fires when the relay next has work
     /// (a held sample coming due, or housekeeping).
-    private func applyEffects(now: Int64 = HubClock.nowMs()) {
+    private func applyEffects(now: Int64) {
         for effect in relay.takeEffects() {
             switch effect {
             case .write(let id):
@@ -103,20 +103,18 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
             return HTTPResponse(
                 status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
                 body: metrics.render(relay: relay, isDraining: isDraining))
-        case "/v1/classes":
+        case "/v1/classes", "/v1/classes/live":
+            // Class lists say who trains where: an admin token on a hub with a secret.
             guard access.isAdmin(bearer: bearer(request), nowSeconds: HubClock.nowMs() / 1000) else {
                 return .text(401, "an admin token is required: Authorization: Bearer … or ?token=…")
             }
+            let withConnections = request.path == "/v1/classes"
             return HTTPResponse(
-                status: 200, contentType: "application/json", body: Array(classesJSON().utf8))
+                status: 200, contentType: WebRoutes.jsonType,
+                body: Array(WebRoutes.classesJSON(relay, connections: withConnections).utf8))
         default:
             if request.path.hasPrefix("/v1/classes/") && request.path.hasSuffix("/ws") {
                 return .text(426, "WebSocket upgrade required")
-            }
-            if request.path == "/v1/classes/live",
-                !access.isAdmin(bearer: bearer(request), nowSeconds: HubClock.nowMs() / 1000)
-            {
-                return .text(401, "an admin token is required: Authorization: Bearer … or ?token=…")
             }
             if let page = WebRoutes.response(for: request.path, relay: relay) { return page }
             return .text(404, "not found: \(request.path)")
@@ -183,18 +181,16 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
         } catch {
             relay.reject(client, error, now: now)
         }
-        applyEffects()
+        applyEffects(now: now)
     }
 
     func serverNextFrame(_ id: ConnectionID, into frame: inout [UInt8]) -> (kind: FrameKind, more: Bool)? {
         let client = ClientID(id.rawValue)
-        let kind = relay.nextFrame(client, now: HubClock.nowMs(), into: &frame)
-        applyEffects()
-        switch kind {
-        case .text: return (.text, relay.hasPendingWrite(client))
-        case .binary: return (.binary, relay.hasPendingWrite(client))
-        case nil: return nil
-        }
+        let now = HubClock.nowMs()
+        let kind = relay.nextFrame(client, now: now, into: &frame)
+        applyEffects(now: now)
+        guard let kind else { return nil }
+        return (kind == .text ? .text : .binary, relay.hasPendingWrite(client))
     }
 
     func serverConnectionClosed(_ id: ConnectionID) {
@@ -204,7 +200,7 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
             connectionsPerAddress[address] = left > 0 ? left : nil
         }
         relay.closed(ClientID(id.rawValue), now: now)
-        applyEffects()
+        applyEffects(now: now)
         finishDrainIfDone(now: now)
     }
 
@@ -226,15 +222,6 @@ extension Hub {
             return String(pair.dropFirst(6))
         }
         return nil
-    }
-
-    /// `[{"id":…,"connections":n,"participants":n,"viewers":n}]` for the admin endpoint. Class ids are
-    /// `[A-Za-z0-9_-]` (checked when a class is created), so they need no JSON escaping.
-    fileprivate func classesJSON() -> String {
-        let items = relay.classSummaries().map {
-            #"{"id":"\#($0.id)","connections":\#($0.connections),"participants":\#($0.participants),"viewers":\#($0.viewers)}"#
-        }
-        return "[" + items.joined(separator: ",") + "]"
     }
 }
 

@@ -2,8 +2,9 @@ import HRCore
 import HRProtocol
 import LWSTransport
 
-/// The plain-HTTP pages the hub serves beside its WebSockets: the class picker, the class screen and the
-/// small JSON list the picker reads. Everything is built in (see `WebAssets`); nothing is read from disk.
+/// The plain-HTTP pages the hub serves beside its WebSockets: the class picker and the class screen, and the
+/// JSON class lists (`Hub` routes `/v1/classes` and `/v1/classes/live`, which need an admin token on a hub
+/// with a secret). Everything is built in (see `WebAssets`); nothing is read from disk.
 ///
 /// Runs on the service thread, like every other `Hub` callback, so it may read the relay directly.
 enum WebRoutes {
@@ -17,8 +18,6 @@ enum WebRoutes {
             return HTTPResponse(status: 200, contentType: htmlType, body: WebAssets.pickerPage)
         case "/classes", "/classes/":
             return HTTPResponse(status: 200, contentType: htmlType, body: WebAssets.pickerPage)
-        case "/v1/classes/live":
-            return HTTPResponse(status: 200, contentType: jsonType, body: Array(liveClassesJSON(relay).utf8))
         default:
             break
         }
@@ -30,11 +29,13 @@ enum WebRoutes {
         return HTTPResponse(status: 200, contentType: htmlType, body: WebAssets.classPage)
     }
 
-    /// `[{"id":"demo","participants":12,"viewers":1}]`: every class the relay remembers, sorted by id.
+    /// `[{"id":"demo","participants":12,"viewers":1}]`: every class the relay remembers, sorted by id; with
+    /// `connections`, each entry also counts every open connection (the admin list, `/v1/classes`).
     /// Class ids are `[A-Za-z0-9_-]` (checked when a class is created), so they need no JSON escaping.
-    static func liveClassesJSON(_ relay: Relay) -> String {
+    static func classesJSON(_ relay: Relay, connections: Bool = false) -> String {
         let items = relay.classSummaries().map {
-            #"{"id":"\#($0.id)","participants":\#($0.participants),"viewers":\#($0.viewers)}"#
+            let count = connections ? #""connections":\#($0.connections),"# : ""
+            return #"{"id":"\#($0.id)",\#(count)"participants":\#($0.participants),"viewers":\#($0.viewers)}"#
         }
         return "[" + items.joined(separator: ",") + "]"
     }
