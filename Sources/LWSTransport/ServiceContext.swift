@@ -14,6 +14,9 @@ final class ServiceContext {
     ) -> Int32
 
     private(set) var context: OpaquePointer?
+    /// The libev loop (epoll) the context runs on, owned here: created in `create`, destroyed in `destroy` after
+    /// the context, because lws keeps watchers in it until `lws_context_destroy` returns.
+    private var loop: OpaquePointer?
     private let inbox = Inbox()
     /// C strings (`strdup`) and trivially-typed blocks (`allocate`) that live until `destroy()`.
     private var strings: [UnsafeMutablePointer<CChar>] = []
@@ -61,6 +64,15 @@ final class ServiceContext {
         info.gid = -1
         info.uid = -1
         info.user = Unmanaged.passUnretained(owner).toOpaque()
+        // A foreign loop, so `run()` can turn it one pass at a time and return on `stop()` (lws_service would
+        // block inside ev_run for good). lws reads `foreign_loops[0]` (one per service thread) at creation.
+        guard let loop = clws_ev_loop_new() else { return false }
+        self.loop = loop
+        let loops = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 1)
+        loops.initialize(to: UnsafeMutableRawPointer(loop))
+        blocks.append(UnsafeMutableRawPointer(loops))
+        info.foreign_loops = loops
+        info.options |= UInt64(LWS_SERVER_OPTION_LIBEV)
         guard let created = lws_create_context(&info) else { return false }
         context = created
         let t = UnsafeMutablePointer<clws_timer>.allocate(capacity: 1)
@@ -73,8 +85,8 @@ final class ServiceContext {
     /// Services the context on the calling thread until `stop()`, then destroys it.
     func run() {
         running = true
-        while running, let context {
-            if lws_service(context, 0) < 0 { break }
+        while running, context != nil, let loop {
+            clws_ev_run_once(loop)
         }
         destroy()
     }
@@ -108,6 +120,10 @@ final class ServiceContext {
         if let context {
             lws_context_destroy(context)
             self.context = nil
+        }
+        if let loop {
+            clws_ev_loop_destroy(loop)
+            self.loop = nil
         }
         timer?.deallocate()
         timer = nil
