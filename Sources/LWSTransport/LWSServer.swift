@@ -103,6 +103,11 @@ public final class LWSServer: @unchecked Sendable {
     public weak var delegate: LWSServerDelegate?
     /// The bound port (after `start()`).
     public private(set) var port: Int = 0
+    /// lws allocates a receive buffer of this size for every WebSocket connection (`rx_ubuf`) and hands a longer
+    /// message over in pieces of it, which `Connection.reassemble` joins up to `maxMessageBytes`. A sample is
+    /// 100–300 bytes, so 1 KiB carries nearly every message in one piece; a 4 KiB buffer cost a whole page of
+    /// memory per connection.
+    static let receiveChunkBytes = 1024
 
     private let logger: Logger
     private let service = ServiceContext()
@@ -138,7 +143,7 @@ public final class LWSServer: @unchecked Sendable {
         // 4 KiB pieces with a POLLOUT round trip each.
         info.protocols = service.protocols(
             names: options.subprotocols.isEmpty ? ["default"] : options.subprotocols, callback: serverCallback,
-            rxBufferSize: max(4096, min(options.maxMessageBytes, 65536)), txPacketSize: 256 * 1024)
+            rxBufferSize: Self.receiveChunkBytes, txPacketSize: 256 * 1024)
         info.options |= UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
         info.timeout_secs = UInt32(max(1, options.handshakeTimeoutSeconds))
         // A request whose headers stall holds a header table; give it the same time, not lws's default 10 s.
