@@ -68,6 +68,19 @@ extension EndToEnd {
             }
         }
 
+        /// 400 Hz is a 2.5 ms period: the probe once rounded it to 3 ms and sent 333/s. Counts, not timing: every
+        /// sample due in the window is sent, late or not (open loop).
+        @Test func aRateOfNoWholeMillisecondsSendsExactlyThatMany() throws {
+            try HubProcess.with(["--max-sample-rate", "2000"]) { hub in
+                let (status, report, stdout, stderr) = try Self.run(
+                    hub, ["--publishers", "2", "--viewers", "1", "--rate", "400", "--duration", "2s", "--warmup", "1s"])
+                #expect(status == 0, "stdout: \(stdout)\nstderr: \(stderr)")
+                #expect(Self.number(report, "delivery", "samples_sent") == 2 * 400 * 2, "\(stdout)")
+                #expect(Self.number(report, "delivery", "unexplained") == 0, "\(stdout)")
+                #expect((report["config"] as? [String: Any])?["interval_us"] as? Double == 2_500)
+            }
+        }
+
         @Test func anSLOBreachExitsWith1AndNamesIt() throws {
             try HubProcess.with { hub in
                 let (status, report, stdout, _) = try Self.run(

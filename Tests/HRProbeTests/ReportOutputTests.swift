@@ -19,7 +19,7 @@ import Testing
     static func plan() -> RunPlan {
         RunPlan(
             hub: WebSocketURL("ws://127.0.0.1:9/")!, classIDs: ["t-0", "t-1"], publishers: 3, viewers: 2,
-            participants: 0, rate: 1, intervalMs: 1_000, durationUs: 10_000_000, warmupUs: 1_000_000, mode: .all,
+            participants: 0, rate: 1, durationUs: 10_000_000, warmupUs: 1_000_000, mode: .all,
             binary: false, phase: .random, seed: 1, slowViewerFraction: 0, storm: nil, ramp: nil, role: .both,
             sourceAddresses: [])
     }

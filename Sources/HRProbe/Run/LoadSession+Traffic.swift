@@ -9,15 +9,19 @@ extension LoadSession {
     /// intended send time, whatever delays the probe, so lag measured from it includes every stall.
     func sendSample(rider r: Int, now: Int64) {
         guard stage == .running, riders[r].sending, riders[r].device != nil else { return }
-        let dueMs = riders[r].nextDueMs
-        let intendedUs = dueMs * 1_000
+        let schedule = plan.schedule
+        let intendedUs = riders[r].dueUs(index: riders[r].nextIndex, schedule)
         guard intendedUs < measureEndUs else {
             riders[r].sending = false
             return
         }
+        // `ts` is the due time in whole ms (rounded down); a viewer in this process recovers the exact µs from
+        // the seq (`RiderState.dueUs(seq:)`).
+        let dueMs = intendedUs.quotient(1_000)
         var sample = riders[r].device!.sample(at: dueMs)
         if plan.role == .publish, let offsetUs = result.clock.offsetUs {
-            sample.ts += (offsetUs + 500).quotient(1_000)  // stamp in the hub's clock for a viewer elsewhere
+            // Stamped in the hub's clock for a viewer elsewhere, rounded to the nearest ms (±0.5 ms, in the bound).
+            sample.ts = (intendedUs + offsetUs + 500).quotient(1_000)
         }
         if riders[r].measuredFrom == nil && intendedUs >= measureStartUs { riders[r].measuredFrom = sample.seq }
         let bytes: [UInt8]
@@ -42,8 +46,9 @@ extension LoadSession {
             frame.replay = true
             riders[r].backlog.append(frame)
         }
-        riders[r].nextDueMs += plan.intervalMs
-        queue.push(DueQueue.Event(dueUs: riders[r].nextDueMs * 1_000, kind: .sample, index: r))
+        riders[r].nextIndex += 1
+        let nextUs = riders[r].dueUs(index: riders[r].nextIndex, schedule)
+        queue.push(DueQueue.Event(dueUs: nextUs, kind: .sample, index: r))
     }
 
     /// What a peer relays for a sample: the frame a hub viewer would receive for it (`[{"t":"hr","p":…}]`), with
@@ -190,7 +195,9 @@ extension LoadSession {
         }
         result.samplesReceived += 1
         receivedSinceProgress += 1
-        let intendedUs = m.ts * 1_000
+        // The due time to the µs when this process made the sample (`ts` has whole ms); a publisher elsewhere
+        // stamped `ts` in the hub's clock, which is all a view-only run knows.
+        let intendedUs = plan.role == .both ? riders[r].dueUs(seq: m.seq, plan.schedule) ?? m.ts * 1_000 : m.ts * 1_000
         // Across machines the delivery time is moved into the hub's clock, where the publisher stamped `ts`.
         let arrivalUs = plan.role == .view ? now + (result.clock.offsetUs ?? 0) : now
         let lagUs = arrivalUs - intendedUs

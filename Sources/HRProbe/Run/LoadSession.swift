@@ -221,7 +221,6 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
             }
         case .running:
             if result.window.start == nil && now >= measureStartUs { result.window.start = markWindow(now: now) }
-            if now >= measureEndUs { beginDraining(now: now) }
         case .draining:
             if isDrained() {
                 beginClosing(now: now)
@@ -237,6 +236,8 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         while let event = queue.popDue(nowUs: now + 50) {
             handle(event, now: now)
         }
+        // After the events: a tick that comes late must still send the samples due before the window's end.
+        if stage == .running && now >= measureEndUs { beginDraining(now: now) }
         if stage == .running { runScenarios(now: now) }
         if now >= nextPingUs {
             ping(now: now)
@@ -325,29 +326,43 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         var seeds = SplitMix64(seed: plan.seed, stream: 0x5249_4445)  // "RIDE"
         var phases = SplitMix64(seed: plan.seed, stream: 0x5048_4153)  // "PHAS"
         let workout = Workout.short(durationMs: 240_000, repeats: true)
-        let configuration = DeviceSimulator.Configuration(sampleIntervalMs: plan.intervalMs)
+        let schedule = plan.schedule
+        // The device's own cadence setting (it is given each due time) and its contact losses per unit of time,
+        // not per sample: at 400 Hz a per-sample chance tuned for 1 Hz would drop contact every 2.5 s.
+        let defaults = DeviceSimulator.Configuration()
+        let configuration = DeviceSimulator.Configuration(
+            sampleIntervalMs: max(1, Int64((schedule.periodUs / 1_000).rounded())),
+            contactLossProbability: min(1, defaults.contactLossProbability * schedule.periodUs / 1e6))
+        // Phases in whole ms when the period allows it, so a period of whole ms keeps every due time (and `ts`)
+        // on a whole ms, as before; below 1 ms, in µs.
+        let phaseGrainUs: Double = schedule.periodUs >= 1_000 ? 1_000 : 1
         // Ramp ranks interleave the classes, so classes fill evenly.
         let perClass = plan.ridersPerClass
         for r in riders.indices {
             let deviceSeed = seeds.next()
-            let phaseMs = plan.phase == .aligned ? 0 : Int64(phases.unit() * Double(plan.intervalMs))
+            let phaseUs =
+                plan.phase == .aligned
+                ? 0 : Int64((phases.unit() * schedule.periodUs / phaseGrainUs).rounded(.down) * phaseGrainUs)
             let rank = riders[r].indexInClass * classes.count + riders[r].classIndex
-            var offsetMs: Int64 = 0
+            var firstIndex: Int64 = 0
             if let ramp = plan.ramp {
                 guard let startUs = ramp.startUs(rank: rank, of: riders.count) else { continue }
                 // Ramped riders keep their phase within the period in which they start.
-                offsetMs = (startUs / 1_000 / plan.intervalMs) * plan.intervalMs
+                firstIndex = schedule.lastIndex(atOrBefore: startUs)
             }
-            let firstMs = startMs + offsetMs + phaseMs
+            riders[r].originUs = sendStartUs + phaseUs
+            riders[r].firstIndex = firstIndex
+            riders[r].nextIndex = firstIndex
+            let firstUs = riders[r].dueUs(index: firstIndex, schedule)
+            let firstMs = firstUs / 1_000
             let intoWorkoutMs = Int64(Double(seeds.next() % 240_000))
             let device = DeviceSimulator(
                 participantID: ParticipantNumbering.id(riders[r].indexInClass), seed: deviceSeed, workout: workout,
                 startMs: firstMs - intoWorkoutMs, configuration: configuration)
             riders[r].device = device
             riders[r].firstSeq = device.nextSeq
-            riders[r].nextDueMs = firstMs
             riders[r].sending = true
-            queue.push(DueQueue.Event(dueUs: firstMs * 1_000, kind: .sample, index: r))
+            queue.push(DueQueue.Event(dueUs: firstUs, kind: .sample, index: r))
         }
         if plan.role == .both {
             streams.reserveCapacity(classes.count * plan.viewingPerClass * perClass)

@@ -13,9 +13,14 @@ struct RiderState {
     /// Its publishing connection in this process, if any.
     var connection: Int?
     var device: DeviceSimulator?
-    /// When its next sample is due, Unix ms (the intended send time, which is also the sample's `ts`).
-    var nextDueMs: Int64 = 0
-    /// The seq of its first sample.
+    /// Its schedule: sample k is due at `originUs + schedule.offsetUs(k)`, Unix µs (the intended send time; `ts`
+    /// is that time in whole ms). The first is `firstIndex` (later than 0 when a ramp starts the rider late), the
+    /// next `nextIndex`.
+    var originUs: Int64 = 0
+    var firstIndex: Int64 = 0
+    var nextIndex: Int64 = 0
+    /// The seq of its first sample (the one of `firstIndex`; seqs then go up by one per schedule slot, sent or
+    /// buffered while disconnected).
     var firstSeq: UInt32 = 0
     /// Its first seq inside the measured window (what the accounting counts from), once known.
     var measuredFrom: UInt32?
@@ -84,6 +89,20 @@ struct RiderState {
         let slot = Int(seq % UInt32(Self.ringSize))
         fanSeq[slot] = seq
         fanRemaining[slot] = -1
+    }
+
+    /// When sample k is due, Unix µs.
+    func dueUs(index k: Int64, _ schedule: SampleSchedule) -> Int64 {
+        originUs + schedule.offsetUs(k)
+    }
+
+    /// When the sample with `seq` was due, Unix µs, to the µs (its `ts` has whole ms); nil before the rider's
+    /// schedule started or for a seq before its first.
+    func dueUs(seq: UInt32, _ schedule: SampleSchedule) -> Int64? {
+        guard device != nil else { return nil }
+        let k = Int64(Int32(bitPattern: seq &- firstSeq))
+        guard k >= 0 else { return nil }
+        return dueUs(index: firstIndex + k, schedule)
     }
 
     /// Serial-number order (RFC 1982): whether `a` comes after `b`.

@@ -33,9 +33,8 @@ struct RunPlan {
     var publishers: Int
     var viewers: Int
     var participants: Int
-    /// Samples per second per publishing rider, and the resulting whole-millisecond interval.
+    /// Samples per second per publishing rider (at most `maxRate`).
     var rate: Double
-    var intervalMs: Int64
     /// The measured window and the warm-up before it, µs.
     var durationUs: Int64
     var warmupUs: Int64
@@ -60,6 +59,12 @@ struct RunPlan {
     var target: PeerTarget = .hrhub
     /// The relay's process, whose CPU time and memory the report gives for the measured window (`--server-pid`).
     var serverPID: Int32?
+
+    /// The highest `--rate`: a 100 µs period, still well above the probe's timer resolution.
+    static let maxRate = 10_000.0
+
+    /// When each rider's samples are due, from `rate`.
+    var schedule: SampleSchedule { SampleSchedule(rate: rate) }
 
     /// Riders (publishing connections) per class.
     var ridersPerClass: Int { publishers + participants }

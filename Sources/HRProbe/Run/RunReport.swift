@@ -11,7 +11,10 @@ struct RunReport: Codable {
         var viewersPerClass: Int
         var participantsPerClass: Int
         var rateHz: Double
-        var intervalMs: Int64
+        /// The period between a rider's samples, ms (to the µs: 2.5 at 400 Hz, 333.333 at 3 Hz) and µs (to the
+        /// ns). Due times follow k × period exactly, not a rounded interval added up.
+        var intervalMs: Double
+        var intervalUs: Double
         var durationS: Double
         var warmupS: Double
         var mode: String
@@ -182,7 +185,9 @@ struct RunReport: Codable {
         config = Config(
             hub: plan.hub.description, role: plan.role.rawValue, classes: plan.classIDs.count,
             publishersPerClass: plan.publishers, viewersPerClass: plan.viewers,
-            participantsPerClass: plan.participants, rateHz: plan.rate, intervalMs: plan.intervalMs,
+            participantsPerClass: plan.participants, rateHz: plan.rate,
+            intervalMs: (plan.schedule.periodUs).rounded() / 1_000,
+            intervalUs: (plan.schedule.periodUs * 1_000).rounded() / 1_000,
             durationS: Double(plan.durationUs) / 1e6, warmupS: Double(plan.warmupUs) / 1e6,
             mode: plan.mode.rawValue, binary: plan.binary, phase: plan.phase.rawValue, seed: plan.seed,
             slowViewers: plan.slowViewerFraction,
