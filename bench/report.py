@@ -172,7 +172,13 @@ def machine():
         f"- peers: nats-server {sh('nats-server --version').replace('nats-server: ', '')}, "
         f"{sh('/usr/sbin/mosquitto -h 2>&1 | head -1')}, Node {sh('node --version')} with ws {ws_version}",
         f"- commit {sh('git rev-parse --short HEAD')}{' (with uncommitted changes)' if dirty else ''}",
+        f"- open files per process: hard limit {fd_hard_limit():,} (`ulimit -Hn`), the ceiling of the connections ladder",
     ]
+
+
+def fd_hard_limit():
+    import resource
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[1]
 
 
 def by(rows, workload, step=None):
@@ -396,9 +402,12 @@ def results(args):
             m = metrics(top)
             kib = m["rss_per_conn_kib"]
             ok = m["open"] >= 100_000 and kib is not None and kib <= 4.0
+            limit = fd_hard_limit()
+            blocked = f" (this machine allows {limit:,} open files per process)" if limit < 100_000 else ""
             body.append(["100,000 connections at ≤ 4 KiB of hub memory each",
                          f"{m['open']:,} connections held, {num(kib)} KiB each", verdict(ok),
-                         f"{m['open'] / 100_000:.0%} of the count; memory {kib / 4.0:.1f}× the limit" if kib else "–"])
+                         f"{m['open'] / 100_000:.0%} of the count{blocked}; memory {kib / 4.0:.2f}× the limit"
+                         if kib else "–"])
         else:
             body.append(["100,000 connections at ≤ 4 KiB of hub memory each", "no step held", "**missed**", "–"])
     w(table(["target", "this run", "verdict", "by how much"], body))

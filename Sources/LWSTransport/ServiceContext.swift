@@ -79,6 +79,11 @@ final class ServiceContext {
         t.initialize(to: clws_timer())
         t.pointee.owner = Unmanaged.passUnretained(owner).toOpaque()
         timer = t
+        // Lives in `blocks` until `destroy()`, after lws_context_destroy dropped every timer it had.
+        let heartbeat = UnsafeMutablePointer<clws_heartbeat>.allocate(capacity: 1)
+        heartbeat.initialize(to: clws_heartbeat())
+        blocks.append(UnsafeMutableRawPointer(heartbeat))
+        clws_heartbeat_start(created, heartbeat)
         return true
     }
 
@@ -111,8 +116,8 @@ final class ServiceContext {
 
     /// Fires `callback` once after `microseconds`, replacing any earlier schedule.
     func scheduleTick(inMicroseconds microseconds: Int64, callback: sul_cb_t) {
-        guard let context, let timer else { return }
-        clws_timer_schedule(context, timer, callback, lws_usec_t(max(1, microseconds)))
+        guard context != nil, let loop, let timer else { return }
+        clws_timer_schedule(loop, timer, callback, lws_usec_t(max(1, microseconds)))
     }
 
     /// Destroys the context, then frees everything lws held pointers to. Safe to call twice.
@@ -121,6 +126,7 @@ final class ServiceContext {
             lws_context_destroy(context)
             self.context = nil
         }
+        if let timer { clws_timer_cancel(timer) }
         if let loop {
             clws_ev_loop_destroy(loop)
             self.loop = nil
