@@ -176,6 +176,10 @@ public final class LWSClient: @unchecked Sendable {
         ci.origin = keep(origin ?? url.host)
         if !subprotocols.isEmpty { ci.protocol = keep(subprotocols.joined(separator: ", ")) }
         ci.local_protocol_name = localProtocol
+        // `iface` binds the socket to this local address before connect (lws 4.1 takes an interface name or a
+        // numeric IP; 127.0.0.2 works with no configuration, all of 127/8 is on lo). Like every string above it
+        // is a `keep` copy in `connectStrings[id]`, freed only on CLIENT_CONNECTION_ERROR or CLIENT_CLOSED, so it
+        // outlives every use lws makes of it, including a connect that completes after this call returns.
         if let sourceAddress { ci.iface = keep(sourceAddress) }
         if url.secure {
             ci.ssl_connection = Int32(LCCSCF_USE_SSL.rawValue)

@@ -105,6 +105,31 @@ extension EndToEnd {
             #expect(stderr.contains(expected), "stderr: \(stderr)")
         }
 
+        /// More connections than the open-file limit allows: exit 2 before connecting, naming both numbers. The
+        /// limit is lowered for the probe alone (`ulimit -n` in a shell that then runs it), so the test does not
+        /// depend on the machine's limit.
+        @Test func moreConnectionsThanTheOpenFileLimitExitWith2BeforeConnecting() throws {
+            let port = try #require(WatchCommandTests.unusedPort())
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            // 2 classes × (40 publishers + 1 viewer) = 82 connections + 32 reserved = 114 > 100.
+            process.arguments = [
+                "-c", "ulimit -n 100 && exec \"$0\" \"$@\"", try Executables.probe().path,
+                "run", "ws://127.0.0.1:\(port)/", "--classes", "2", "--publishers", "40", "--quiet",
+            ]
+            let err = Pipe()
+            process.standardError = err
+            process.standardOutput = FileHandle.nullDevice
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 2, "stderr: \(stderr)")
+            #expect(stderr.contains("82 connections need 114 file descriptors"), "stderr: \(stderr)")
+            #expect(stderr.contains("open-file limit (RLIMIT_NOFILE) is 100"), "stderr: \(stderr)")
+            #expect(!stderr.contains("cannot connect"), "it must not try: \(stderr)")
+        }
+
         @Test func aHubThatIsNotThereExitsWith2() throws {
             let port = try #require(WatchCommandTests.unusedPort())
             let (status, _, stderr) = try WatchCommandTests.runProbe(

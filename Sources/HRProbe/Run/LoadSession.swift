@@ -54,6 +54,8 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
     var nextConnect = 0
     /// The connection whose connect call is under way (lws may report its failure inside `connect`).
     var connecting: Int?
+    /// Connections between their connect call and their welcome (or close); see `maxHandshaking`.
+    var handshaking = 0
     var pingSentUs: [Int64: Int64] = [:]
     var nextPingID: Int64 = 1
     var stormDone = false
@@ -65,6 +67,11 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
     /// Connections opened per tick while connecting, and the pause between batches.
     static let connectBatch = 256
     static let connectPauseUs: Int64 = 5_000
+    /// Most connections in their handshake at once while connecting. A burst of 20,000 connects overflows the
+    /// hub's accept queue (somaxconn, 4096): the kernel drops those handshakes and TCP retries them after 1, 3,
+    /// 7… s, so 3,000 of 19,900 were still not open after the 15 s connect timeout. With at most 1,024 under way
+    /// the queue never fills and connecting goes as fast as the hub accepts.
+    static let maxHandshaking = 1_024
     /// Slow viewers: receive buffer cap, and how long they stop and then read.
     static let slowReceiveBufferBytes = 4_096
     static let slowPauseUs: Int64 = 2_000_000
@@ -96,7 +103,7 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         let usage = ProcessResources.usage()
         result.cpu = ProcessResources.Usage(
             userUs: usage.userUs - startUsage.userUs, systemUs: usage.systemUs - startUsage.systemUs,
-            maxRSSKiB: usage.maxRSSKiB)
+            maxRSSKiB: usage.maxRSSKiB, waitUs: usage.waitUs - startUsage.waitUs)
         result.wallUs = ProbeClock.nowUs() - startedUs
         progress?.finish()
         return result
@@ -280,7 +287,8 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
 
     /// Opens the next batch of connections.
     private func connectBatch() {
-        let end = min(connections.count, nextConnect + Self.connectBatch)
+        let room = max(0, min(Self.connectBatch, Self.maxHandshaking - handshaking))
+        let end = min(connections.count, nextConnect + room)
         while nextConnect < end {
             open(nextConnect)
             nextConnect += 1
@@ -309,6 +317,8 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         if connecting == index {
             connections[index].id = id
             connectionByID[id.rawValue] = index
+            connections[index].handshaking = true
+            handshaking += 1
         }
         connecting = nil
     }
@@ -321,6 +331,7 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         measureStartUs = sendStartUs + plan.warmupUs
         measureEndUs = measureStartUs + plan.durationUs
         result.openAtStart = connections.count(where: \.isOpen)
+        result.connectUs = now - startedUs
         stage = .running
         guard plan.role.publishes else { return }
         var seeds = SplitMix64(seed: plan.seed, stream: 0x5249_4445)  // "RIDE"
@@ -507,6 +518,10 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         guard let index = connectionByID.removeValue(forKey: id.rawValue) ?? connecting else { return }
         if connecting == index { connecting = nil }
         let was = connections[index]
+        if was.handshaking {
+            connections[index].handshaking = false
+            handshaking -= 1
+        }
         connections[index].id = nil
         connections[index].isOpen = false
         connections[index].welcomed = false
@@ -565,6 +580,10 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
     func ready(_ index: Int, lastSeq: UInt32?) {
         guard !connections[index].welcomed else { return }
         connections[index].welcomed = true
+        if connections[index].handshaking {
+            connections[index].handshaking = false
+            handshaking -= 1
+        }
         if connections[index].attempts > 0 { result.reconnects += 1 }
         connections[index].attempts = 0
         guard let r = connections[index].rider else { return }

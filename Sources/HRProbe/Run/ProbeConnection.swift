@@ -31,6 +31,8 @@ struct ProbeConnection {
     var isOpen = false
     /// `welcome` received on the current connection.
     var welcomed = false
+    /// Connect called, neither welcomed nor closed yet (counted in `LoadSession.handshaking`).
+    var handshaking = false
     /// Frames to write, oldest first, from `outboxHead`.
     var outbox: [OutboundFrame] = []
     var outboxHead = 0

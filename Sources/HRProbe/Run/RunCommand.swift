@@ -78,7 +78,10 @@ struct RunCommand: ParsableCommand {
 
     @Option(
         name: .customLong("source-addresses"),
-        help: "Local addresses to spread connections over, comma-separated (default: automatic past 25,000).")
+        help: ArgumentHelp(
+            "Local addresses to spread connections over, comma-separated.",
+            discussion: "Default: to a loopback hub, 127.0.0.1, .2, … when one address would run short of "
+                + "ephemeral ports (7/8 of ip_local_port_range each); otherwise the system's choice."))
     var sourceAddresses: String?
 
     @Option(help: "Longest wait for the last deliveries after sending stops (default: budget + 700ms).")
@@ -121,9 +124,11 @@ struct RunCommand: ParsableCommand {
         let plan = try makePlan()
         let objectives = try slo.map(ServiceLevelObjective.init(parsing:))
         let logger = options.makeLogger(label: "hrprobe.run")
-        let limit = ProcessResources.raiseOpenFileLimit()
-        if plan.connectionCount + 64 > limit {
-            logger.warning("the open-file limit (\(limit)) is below the \(plan.connectionCount) connections planned")
+        // Before the client context exists: lws sizes its tables from the limit in force at creation.
+        let files = ProcessResources.raiseOpenFileLimit()
+        if let shortfall = ProcessResources.descriptorShortfall(connections: plan.connectionCount, limit: files) {
+            Self.printError("hrprobe: \(shortfall)")
+            throw ExitCode(2)
         }
         let terminal = isatty(STDERR_FILENO) != 0 && !quiet
         let session = LoadSession(plan: plan, logger: logger, progress: terminal ? ProgressLine() : nil)
@@ -236,7 +241,8 @@ struct RunCommand: ParsableCommand {
             $0.trimmingCharacters(in: .whitespaces)
         }.filter { !$0.isEmpty }
         if addresses.isEmpty {
-            addresses = RunPlan.automaticSourceAddresses(connections: perClass * classes, host: hub.host)
+            addresses = RunPlan.automaticSourceAddresses(
+                connections: perClass * classes, host: hub.host, ephemeralPorts: ProcessResources.ephemeralPortCount())
         }
         var plan = RunPlan(
             hub: hub, classIDs: classIDs, publishers: publishers, viewers: viewers, participants: participants,

@@ -51,8 +51,9 @@ struct RunPlan {
     var role: Role
     /// Local addresses connections are bound to, round robin (empty: the system's choice).
     var sourceAddresses: [String]
-    /// How long connecting may take before sending starts anyway, µs.
-    var connectTimeoutUs: Int64 = 15_000_000
+    /// How long connecting may take before sending starts anyway, µs: 15 s, plus 1 ms per connection (a hub on a
+    /// busy 2-core machine welcomed about a thousand a second, so 19,900 connections need about 20 s).
+    var connectTimeoutUs: Int64 { 15_000_000 + Int64(connectionCount) * 1_000 }
     /// How long to wait for the last samples after sending stops, µs; nil: the class budget plus 700 ms.
     var drainUs: Int64?
     /// What the probe talks to: the hub, or a peer relay carrying the same samples (`--target`).
@@ -94,11 +95,15 @@ struct RunPlan {
     /// The protocol's role, spelled as in the URL.
     typealias Role_ = HRProtocol.Role
 
-    /// Source addresses to spread `connections` over when none were given: one loopback address per 25,000
-    /// connections to a loopback hub (the ephemeral port range holds about 28,000), none otherwise.
-    static func automaticSourceAddresses(connections: Int, host: String) -> [String] {
-        guard host.hasPrefix("127."), connections > 25_000 else { return [] }
-        let count = min(250, (connections + 24_999) / 25_000)
+    /// Source addresses to spread `connections` over when none were given: to a loopback hub, as many of
+    /// 127.0.0.1, 127.0.0.2, … as it takes for each to use at most 7/8 of the `ephemeralPorts` (an outgoing
+    /// connection takes one port per source address and destination; the eighth left is for other programs and
+    /// for ports still in TIME_WAIT from an earlier run); none (the system's choice) when one address suffices
+    /// or the hub is elsewhere.
+    static func automaticSourceAddresses(connections: Int, host: String, ephemeralPorts: Int) -> [String] {
+        let perAddress = max(1, ephemeralPorts * 7 / 8)
+        guard host.hasPrefix("127."), connections > perAddress else { return [] }
+        let count = min(254, (connections + perAddress - 1) / perAddress)
         return (1...count).map { "127.0.0.\($0)" }
     }
 }

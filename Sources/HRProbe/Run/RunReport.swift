@@ -94,7 +94,11 @@ struct RunReport: Codable {
     /// Connections.
     struct Connections: Codable {
         var planned: Int
+        /// The local addresses connections were spread over, round robin (empty: the system's choice, one address).
+        var sourceAddresses: [String]
         var openAtStart: Int
+        /// How long connecting took (until every connection was welcomed, or the connect timeout), s.
+        var connectS: Double
         var peakOpen: Int
         var connectFailures: Int
         var firstConnectError: String?
@@ -118,7 +122,13 @@ struct RunReport: Codable {
         var cpuSystemS: Double
         /// CPU time over wall time, % of one core.
         var cpuPercent: Double
+        /// Time its threads were ready but waited for a CPU (other processes had them), over wall time, %.
+        var cpuWaitPercent: Double
         var maxRssMib: Double
+
+        /// CPU used plus CPU waited for, % of one core: near 100 the probe cannot keep its schedule, whether it
+        /// is busy itself or starved by other processes.
+        var demandPercent: Double { cpuPercent + cpuWaitPercent }
     }
 
     /// One class.
@@ -138,8 +148,9 @@ struct RunReport: Codable {
         /// Relayed samples that arrived at any viewer during the window, and per second.
         var delivered: Int
         var deliveredPerS: Double
-        /// The probe's CPU over the window, % of one core.
+        /// The probe's CPU over the window, % of one core, and the time it waited for a CPU, %.
         var probeCpuPercent: Double
+        var probeCpuWaitPercent: Double
         /// The relay's process, with `--server-pid`.
         var server: Server?
     }
@@ -150,6 +161,8 @@ struct RunReport: Codable {
         var cpuS: Double
         /// % of one core.
         var cpuPercent: Double
+        /// Time its threads waited for a CPU over the window, % (Linux schedstat; 0 when unknown).
+        var cpuWaitPercent: Double
         /// Server CPU per delivered sample, µs.
         var cpuUsPerDelivery: Double?
         /// Resident memory before the probe's first connection and at the end of the window, MiB.
@@ -220,7 +233,8 @@ struct RunReport: Codable {
                 UnexplainedExample(classID: $0.classID, viewer: $0.viewer, participant: $0.participant, seq: $0.seq)
             })
         connections = Connections(
-            planned: plan.connectionCount, openAtStart: r.openAtStart, peakOpen: r.peakOpen,
+            planned: plan.connectionCount, sourceAddresses: plan.sourceAddresses, openAtStart: r.openAtStart,
+            connectS: (Double(r.connectUs) / 1e4).rounded() / 100, peakOpen: r.peakOpen,
             connectFailures: r.connectFailures, firstConnectError: r.firstConnectError, reconnects: r.reconnects,
             unexpectedCloses: r.unexpectedCloses, hubErrors: r.hubErrors)
         clock = Clock(
@@ -232,6 +246,7 @@ struct RunReport: Codable {
             wallS: Double(r.wallUs) / 1e6, cpuUserS: Double(r.cpu.userUs) / 1e6,
             cpuSystemS: Double(r.cpu.systemUs) / 1e6,
             cpuPercent: r.wallUs > 0 ? (Double(cpuUs) / Double(r.wallUs) * 1_000).rounded() / 10 : 0,
+            cpuWaitPercent: r.wallUs > 0 ? (Double(r.cpu.waitUs) / Double(r.wallUs) * 1_000).rounded() / 10 : 0,
             maxRssMib: (Double(r.cpu.maxRSSKiB) / 1_024 * 10).rounded() / 10)
         perClass = r.classes.map { c in
             ClassLine(
@@ -250,6 +265,7 @@ struct RunReport: Codable {
                 func round(_ v: Double, _ places: Double) -> Double { (v * places).rounded() / places }
                 server = Server(
                     pid: pid, cpuS: Double(cpuUs) / 1e6, cpuPercent: round(Double(cpuUs) / (seconds * 1e4), 10),
+                    cpuWaitPercent: round(Double(b.waitUs - a.waitUs) / (seconds * 1e4), 10),
                     cpuUsPerDelivery: delivered > 0 ? round(Double(cpuUs) / Double(delivered), 1_000) : nil,
                     rssBeforeMib: before.map { round(Double($0.rssKiB) / 1_024, 10) },
                     rssEndMib: round(Double(b.rssKiB) / 1_024, 10), connectionsAtEnd: r.window.openAtEnd,
@@ -260,7 +276,9 @@ struct RunReport: Codable {
             }
             window = Window(
                 seconds: seconds, delivered: delivered, deliveredPerS: (Double(delivered) / seconds).rounded(),
-                probeCpuPercent: (Double(probeUs) / (seconds * 1e4) * 10).rounded() / 10, server: server)
+                probeCpuPercent: (Double(probeUs) / (seconds * 1e4) * 10).rounded() / 10,
+                probeCpuWaitPercent: (Double(end.probe.waitUs - start.probe.waitUs) / (seconds * 1e4) * 10).rounded()
+                    / 10, server: server)
         }
         let breaches =
             objectives?.evaluate(

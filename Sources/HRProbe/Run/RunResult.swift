@@ -57,6 +57,8 @@ struct RunResult {
     /// Connections open when sending began, and the most open at once.
     var openAtStart = 0
     var peakOpen = 0
+    /// From the first connect call to the start of sending (every connection welcomed, or the connect timeout), µs.
+    var connectUs: Int64 = 0
 
     /// The hub's clock against ours.
     var clock = HubClockEstimator()

@@ -91,7 +91,16 @@ enum SummaryTable {
         let n = report.connections
         var conns = "connections · planned \(n.planned) · open at start \(n.openAtStart) · peak \(n.peakOpen)"
         conns += " · connect failures \(n.connectFailures) · reconnects \(n.reconnects)"
+        conns += " · connected in \(String(format: "%.2f", n.connectS)) s"
         line(conns)
+        switch n.sourceAddresses.count {
+        case 0: break
+        case 1: line("  from 1 source address (\(n.sourceAddresses[0]))")
+        default:
+            line(
+                "  from \(n.sourceAddresses.count) source addresses (\(n.sourceAddresses.first!) … "
+                    + "\(n.sourceAddresses.last!), round robin)")
+        }
         if !n.unexpectedCloses.isEmpty {
             line(
                 "  closed by the hub: "
@@ -112,13 +121,19 @@ enum SummaryTable {
         let p = report.probe
         line(
             "probe · cpu \(format(p.cpuPercent))% of one core (user \(format(p.cpuUserS)) s, sys \(format(p.cpuSystemS))"
-                + " s over \(format(p.wallS)) s) · max RSS \(format(p.maxRssMib)) MiB"
-                + (p.cpuPercent > 80 ? " · WARNING: the probe is near saturation; its lag is suspect" : ""))
+                + " s over \(format(p.wallS)) s) · waited for a cpu \(format(p.cpuWaitPercent))%"
+                + " · max RSS \(format(p.maxRssMib)) MiB")
+        if p.demandPercent > 80 {
+            line(
+                "  WARNING: the probe used or waited for \(format(p.demandPercent))% of a core"
+                    + (p.cpuWaitPercent > p.cpuPercent / 2 ? " (other processes had the CPUs)" : "")
+                    + "; it is near saturation and its lag is suspect")
+        }
         if let w = report.window {
             var text = "window · \(format(w.seconds)) s · delivered \(w.delivered) (\(format(w.deliveredPerS))/s)"
-            text += " · probe cpu \(format(w.probeCpuPercent))%"
+            text += " · probe cpu \(format(w.probeCpuPercent))% (+ \(format(w.probeCpuWaitPercent))% waiting)"
             if let sv = w.server {
-                text += " · server cpu \(format(sv.cpuPercent))%"
+                text += " · server cpu \(format(sv.cpuPercent))% (+ \(format(sv.cpuWaitPercent))% waiting)"
                 if let per = sv.cpuUsPerDelivery { text += " = \(String(format: "%.3f", per)) µs per delivery" }
                 text += " · server RSS \(format(sv.rssEndMib)) MiB"
                 if let perConnection = sv.rssPerConnectionKib {
