@@ -12,6 +12,10 @@ final class Client {
     let isVirtual: Bool
     /// Whether the transport was already asked for a write that has not yet found the queue empty.
     var writeRequested = false
+    /// Frames this connection may still be sent at once (`RelayConfig.maxFrameRate`); nil: no limit.
+    var frames: TokenBucket?
+    /// When a write held back by `frames` is booked to be asked for.
+    var flushAtMs: Int64?
     /// A close was requested; nothing more is queued.
     var closing = false
     /// Errors this connection caused (duplicates excepted), towards `maxErrors`.

@@ -27,6 +27,16 @@ public final class Relay {
     /// When held samples come due, earliest first; entries whose participant moved on are skipped.
     private var wakeups = Heap<Wakeup>()
     private var nextHousekeepingMs: Int64 = .min
+    /// Writes held back by a connection's frame rate, earliest first; stale entries are skipped.
+    private var flushes = Heap<Flush>()
+
+    private struct Flush: Comparable {
+        let atMs: Int64
+        let client: Client
+
+        static func < (a: Flush, b: Flush) -> Bool { a.atMs < b.atMs }
+        static func == (a: Flush, b: Flush) -> Bool { a.atMs == b.atMs && a.client === b.client }
+    }
 
     private struct Wakeup: Comparable {
         let atMs: Int64
@@ -107,6 +117,9 @@ public final class Relay {
         let client = Client(
             id: id, role: request.role, room: room, participant: participant, queue: queue, isVirtual: isVirtual)
         participant?.connection = client
+        if config.maxFrameRate > 0 {
+            client.frames = TokenBucket(rate: config.maxFrameRate, capacity: max(1, config.frameBurst))
+        }
         clients[id] = client
 
         let welcome = Welcome(
@@ -221,7 +234,7 @@ public final class Relay {
 
     /// When `tick` next has work: a held sample coming due or housekeeping.
     public var nextWakeMs: Int64 {
-        min(wakeups.min?.atMs ?? .max, nextHousekeepingMs)
+        min(wakeups.min?.atMs ?? .max, flushes.min?.atMs ?? .max, nextHousekeepingMs)
     }
 
     /// Relays one sample to every viewer of the class: encoded once, shared by every queue.
@@ -253,6 +266,7 @@ public final class Relay {
         let kind = client.queue.drain(
             now: now, budgetMs: config.budgetMs, targetBytes: config.frameTargetBytes, into: &out,
             counters: &counters)
+        if kind != nil { _ = client.frames?.take(now: now) }
         // Drained dry: the next message queued records a new `.write` effect.
         if client.queue.isEmpty { client.writeRequested = false }
         return kind
@@ -277,18 +291,37 @@ public final class Relay {
     private func enqueue(_ message: OutboundMessage, to client: Client, now: Int64) {
         guard !client.isVirtual, !client.closing else { return }
         client.queue.enqueue(message, now: now, counters: &counters)
-        if !client.writeRequested {
-            client.writeRequested = true
-            effects.append(.write(client.id))
+        guard !client.writeRequested else { return }
+        if message.isSample {
+            // Over its frame rate: the write is asked for when the next frame is due, and whatever samples
+            // come meanwhile go in that frame.
+            if client.flushAtMs != nil { return }
+            if let due = client.frames?.nextTokenMs(now: now), due > now {
+                client.flushAtMs = due
+                flushes.insert(Flush(atMs: due, client: client))
+                return
+            }
         }
+        client.writeRequested = true
+        effects.append(.write(client.id))
     }
 
     // MARK: - Time
 
-    /// Releases held samples that came due and, every `housekeepingMs`, marks silent participants `stale`,
+    /// Asks for the writes held back by frame rates and releases held samples that came due; every
+    /// `housekeepingMs` it also marks silent participants `stale`,
     /// closes slow consumers (4008) and forgets classes empty for longer than `classLingerMs`. Call it at
     /// `nextWakeMs` (calling it more often is harmless).
     public func tick(now: Int64) {
+        while let first = flushes.min, first.atMs <= now {
+            let client = flushes.removeMin().client
+            guard client.flushAtMs == first.atMs else { continue }
+            client.flushAtMs = nil
+            guard !client.writeRequested, !client.closing, !client.queue.isEmpty, clients[client.id] === client
+            else { continue }
+            client.writeRequested = true
+            effects.append(.write(client.id))
+        }
         while let first = wakeups.min, first.atMs <= now {
             let wakeup = wakeups.removeMin()
             guard wakeup.rider.scheduledWakeMs == wakeup.atMs, rooms[wakeup.room.id] === wakeup.room else { continue }

@@ -29,6 +29,13 @@ public struct RelayConfig: Sendable {
     /// A frame stops growing once it holds this many payload bytes; the rest goes in the next write, so
     /// little sits in the transport where drop-oldest and the budget cannot reach it.
     public var frameTargetBytes: Int = 16 * 1024
+    /// Frames per second a connection is sent samples in, at most (0: no limit). Samples that come faster
+    /// share frames: a screen redraws 60 times a second, and the kernel's cost is per frame, not per byte.
+    /// Control messages (welcome, pong, errors, presence) are never held back.
+    public var maxFrameRate: Double = 100
+    /// Frames a connection may get in a row before `maxFrameRate` applies, so samples that happen to come
+    /// close together at a normal rate are not delayed.
+    public var frameBurst: Double = 4
 
     public init() {}
 

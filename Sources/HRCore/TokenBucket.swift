@@ -14,12 +14,23 @@ public struct TokenBucket: Sendable, Equatable {
 
     /// Takes one token if there is one.
     public mutating func take(now: Int64) -> Bool {
+        refill(now: now)
+        guard tokens >= 1 else { return false }
+        tokens -= 1
+        return true
+    }
+
+    /// When the next token is there: `now` when one already is.
+    public mutating func nextTokenMs(now: Int64) -> Int64 {
+        refill(now: now)
+        guard tokens < 1 else { return now }
+        return now + Int64(((1 - tokens) * 1000 / rate).rounded(.up))
+    }
+
+    private mutating func refill(now: Int64) {
         if let updatedMs, now > updatedMs {
             tokens = min(capacity, tokens + Double(now - updatedMs) * rate / 1000)
         }
         updatedMs = max(updatedMs ?? now, now)
-        guard tokens >= 1 else { return false }
-        tokens -= 1
-        return true
     }
 }

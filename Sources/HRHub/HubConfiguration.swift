@@ -21,6 +21,7 @@ struct HubConfiguration: Sendable {
     var slowConsumerMs = 10_000
     var staleAfterMs = 3_000
     var maxSampleRate = 10.0
+    var maxFrameRate = 100.0
     var classLingerMs = 60_000
     var drainTimeoutMs = 2_000
     var jwtSecret: String?
@@ -57,6 +58,12 @@ struct HubConfiguration: Sendable {
         "max-sample-rate": {
             guard let rate = Double($1), rate > 0 else { throw ValidationError("max-sample-rate must be > 0") }
             $0.maxSampleRate = rate
+        },
+        "max-frame-rate": {
+            guard let rate = Double($1), rate >= 0, rate.isFinite else {
+                throw ValidationError("max-frame-rate must be ≥ 0 (0: no limit), got '\($1)'")
+            }
+            $0.maxFrameRate = rate
         },
         "class-linger-ms": { $0.classLingerMs = try int($1, "class-linger-ms") },
         "drain-timeout": { $0.drainTimeoutMs = try int($1, "drain-timeout") },
@@ -171,6 +178,7 @@ struct HubConfiguration: Sendable {
         config.slowConsumerMs = Int64(slowConsumerMs)
         config.staleAfterMs = Int64(staleAfterMs)
         config.maxSampleRate = maxSampleRate
+        config.maxFrameRate = maxFrameRate
         config.classLingerMs = Int64(classLingerMs)
         config.jitterBuffer = jitter
         return config

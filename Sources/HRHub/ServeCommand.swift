@@ -37,6 +37,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Silence before a rider is marked stale, ms (default 3000).") var staleAfterMs: Int?
     @Option(help: "Samples/s per participant; the bucket holds 60 s worth (default 10).")
     var maxSampleRate: Double?
+    @Option(help: "Most frames per second a connection is sent samples in; faster samples share frames (default 100, 0: no limit).")
+    var maxFrameRate: Double?
     @Option(help: "An empty class is forgotten after this long, ms (default 60000).") var classLingerMs: Int?
     @Option(help: "Longest graceful drain on SIGTERM, ms (default 2000).") var drainTimeout: Int?
     @Option(help: "HMAC secret for access tokens (or HRHUB_JWT_SECRET); none runs an open hub.") var jwtSecret: String?
@@ -69,6 +71,7 @@ struct ServeCommand: ParsableCommand {
         put("slow-consumer-ms", slowConsumerMs)
         put("stale-after-ms", staleAfterMs)
         put("max-sample-rate", maxSampleRate)
+        put("max-frame-rate", maxFrameRate)
         put("class-linger-ms", classLingerMs)
         put("drain-timeout", drainTimeout)
         put("jwt-secret", jwtSecret)

@@ -366,6 +366,7 @@ BAD_SETTINGS = {
     "bad env value": ([], {"HRHUB_BUDGET_MS": "soon"}, "budget-ms must be an integer"),
     "cert without key": (["--tls-cert", "/etc/hostname"], {}, "go together"),
     "bad jitter": (["--jitter", "maybe"], {}, "jitter must be"),
+    "negative frame rate": (["--max-frame-rate=-5"], {}, "max-frame-rate must be"),
 }
 
 
