@@ -244,6 +244,10 @@ def results(args):
     w(f"- `uptime` after: `{args.uptime_after.strip()}`")
     for line in machine():
         w(line)
+    if args.hub_flags:
+        w(f"- hrhub ran as `hrhub {' '.join(args.hub_flags.split())}`: the relay with its per-rider jitter buffer")
+        w("  off, as the peers have none (the buffer delays samples on purpose when arrivals jitter; see")
+        w("  docs/BENCHMARKS.md); its frame rate (100 frames/s per connection) is on, as in production")
     w("- the server and the probe share the 2 cores (loopback); the machine is shared with other work, so the")
     w("  load average at each row's start is in runs.jsonl")
     w("")
@@ -428,6 +432,7 @@ def main():
     p.add_argument("--uptime-before", default="")
     p.add_argument("--uptime-after", default="")
     p.add_argument("--relative-to", default=".")
+    p.add_argument("--hub-flags", default="")
     a = p.parse_args()
     if a.line:
         print(line_for(load_rows(a.line)[-1]))
