@@ -35,7 +35,7 @@ public struct RelayConfig: Sendable {
     public var maxFrameRate: Double = 100
     /// Frames a connection may get in a row before `maxFrameRate` applies, so samples that happen to come
     /// close together at a normal rate are not delayed.
-    public var frameBurst: Double = 4
+    public var frameBurst: Double = 8
 
     public init() {}
 
