@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "HRProtocol", targets: ["HRProtocol"]),
         .library(name: "HRCore", targets: ["HRCore"]),
         .library(name: "LWSTransport", targets: ["LWSTransport"]),
+        .library(name: "HRProbeCore", targets: ["HRProbeCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -63,10 +64,16 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // hrprobe's receive path without I/O: the frame scanner, per-stream accounting and lag histograms (a library
+        // so bench/ can measure it).
+        .target(
+            name: "HRProbeCore",
+            dependencies: ["HRProtocol", .product(name: "Histogram", package: "hdrhistogram-swift")]
+        ),
         .executableTarget(
             name: "HRProbe",
             dependencies: [
-                "HRProtocol", "HRSimulation", "LWSTransport",
+                "HRProtocol", "HRSimulation", "LWSTransport", "HRProbeCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -77,7 +84,7 @@ let package = Package(
         .testTarget(name: "HRCoreTests", dependencies: ["HRCore", "HRProtocol"]),
         .testTarget(name: "HRSimulationTests", dependencies: ["HRSimulation"]),
         // hrprobe's pure logic (stream accounting, SLO, reports, clock offset), through `@testable import`.
-        .testTarget(name: "HRProbeTests", dependencies: ["HRProbe", "HRProtocol"]),
+        .testTarget(name: "HRProbeTests", dependencies: ["HRProbe", "HRProbeCore", "HRProtocol"]),
         .testTarget(name: "EndToEndTests", dependencies: ["HRProtocol", "LWSTransport"]),
     ],
     swiftLanguageModes: [.v6]

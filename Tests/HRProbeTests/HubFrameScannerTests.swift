@@ -2,6 +2,7 @@ import HRProtocol
 import Testing
 
 @testable import HRProbe
+@testable import HRProbeCore
 
 /// The allocation-free scanner reads exactly what the hub's encoder writes.
 @Suite struct HubFrameScannerTests {

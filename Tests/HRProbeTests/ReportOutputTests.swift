@@ -3,6 +3,7 @@ import LWSTransport
 import Testing
 
 @testable import HRProbe
+@testable import HRProbeCore
 
 #if canImport(FoundationXML)
     import FoundationXML

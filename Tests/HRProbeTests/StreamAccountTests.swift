@@ -2,6 +2,7 @@ import HRProtocol
 import Testing
 
 @testable import HRProbe
+@testable import HRProbeCore
 
 /// The per-stream accounting: every owed sample is delivered, explained by a gap, or counted as missing.
 @Suite struct StreamAccountTests {

@@ -1,3 +1,5 @@
+import HRProbeCore
+
 /// `--hgrm`: the lag distribution as HdrHistogram's percentile distribution text (values in milliseconds), the
 /// format HdrHistogram's plotter and most tooling around it read.
 enum HgrmWriter {

@@ -1,3 +1,4 @@
+import HRProbeCore
 import HRSimulation
 
 /// The scenarios: the reconnect storm, slow viewers, and the progress line.

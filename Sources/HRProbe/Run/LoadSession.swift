@@ -1,4 +1,5 @@
 import Foundation
+import HRProbeCore
 import HRProtocol
 import HRSimulation
 import LWSTransport

@@ -1,3 +1,4 @@
+import HRProbeCore
 import HRProtocol
 import LWSTransport
 

@@ -1,4 +1,5 @@
 import Foundation
+import HRProbeCore
 
 /// The report of one run, as written by `--json` and summarised by `SummaryTable`. Lags in milliseconds.
 struct RunReport: Codable {

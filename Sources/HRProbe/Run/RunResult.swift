@@ -1,3 +1,5 @@
+import HRProbeCore
+
 /// What a run measured: the raw material of the table, the JSON report, the hgrm and the plot.
 struct RunResult {
     /// One class's share.

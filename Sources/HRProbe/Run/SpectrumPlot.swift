@@ -1,4 +1,5 @@
 import Foundation
+import HRProbeCore
 
 /// `--svg`: a percentile-spectrum plot, hand-written SVG. Lag (ms, linear) against percentile on a 1/(1−p)
 /// logarithmic axis, so the tail (99%, 99.9%, 99.99%) gets as much room as the median; the SLO is drawn as a

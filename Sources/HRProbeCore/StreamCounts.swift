@@ -3,46 +3,49 @@
 /// Counts of fates (`delivered`, the explained losses, `unexplained`, `lostAtClose`, `pendingAtEnd`) cover only samples in
 /// the measured window; the anomaly counts (`duplicates`, `contradictions`, …) cover the whole run, since each is
 /// a broken promise of the protocol whenever it happens.
-struct StreamCounts: Equatable, Codable {
+public struct StreamCounts: Equatable, Codable {
     /// Samples received once, in or out of order.
-    var delivered = 0
+    public var delivered = 0
     /// Samples named in a `gap` with reason `backpressure` (the viewer's queue overflowed).
-    var backpressure = 0
+    public var backpressure = 0
     /// Samples named in a `gap` with reason `late` (older than the budget).
-    var late = 0
+    public var late = 0
     /// Samples named in a `gap` with reason `conflated` (replaced by a newer one in `mode=latest`).
-    var conflated = 0
+    public var conflated = 0
     /// Samples neither delivered nor named in a gap while the viewer was connected: a hub bug.
-    var unexplained = 0
+    public var unexplained = 0
     /// Samples still unaccounted for when the viewer's connection closed (a `gap` may have been on its way).
-    var lostAtClose = 0
+    public var lostAtClose = 0
     /// Samples published that had neither arrived nor been named in a gap when the run ended, all newer than
     /// anything the viewer had heard of (late, or lost without a gap: the drain was too short to tell).
-    var pendingAtEnd = 0
+    public var pendingAtEnd = 0
     /// The same sample received again.
-    var duplicates = 0
+    public var duplicates = 0
     /// Samples received after a higher `seq` of the same participant.
-    var reordered = 0
+    public var reordered = 0
     /// A sample received after a gap named it, or a gap naming a sample already received.
-    var contradictions = 0
+    public var contradictions = 0
     /// A sample named by two gaps.
-    var doubleGaps = 0
+    public var doubleGaps = 0
     /// Gaps whose `count` differs from the number of samples in their range that the probe published.
-    var gapCountMismatches = 0
+    public var gapCountMismatches = 0
     /// A sample that arrived so late it had left the accounting window (already counted as unexplained).
-    var outsideWindow = 0
+    public var outsideWindow = 0
+
+    /// All zero.
+    public init() {}
 
     /// Samples explained by a gap.
-    var explained: Int { backpressure + late + conflated }
+    public var explained: Int { backpressure + late + conflated }
     /// Samples the viewer was owed: delivered, explained or missing.
-    var expected: Int { delivered + explained + unexplained + lostAtClose + pendingAtEnd }
+    public var expected: Int { delivered + explained + unexplained + lostAtClose + pendingAtEnd }
     /// Samples that never arrived, conflated ones excluded (conflation is `mode=latest` doing its job).
-    var lost: Int { backpressure + late + unexplained + lostAtClose + pendingAtEnd }
+    public var lost: Int { backpressure + late + unexplained + lostAtClose + pendingAtEnd }
     /// Anomalies that break the protocol's delivery promises.
-    var violations: Int { unexplained + duplicates + contradictions + doubleGaps + outsideWindow }
+    public var violations: Int { unexplained + duplicates + contradictions + doubleGaps + outsideWindow }
 
     /// Adds `other` field by field.
-    mutating func add(_ other: StreamCounts) {
+    public mutating func add(_ other: StreamCounts) {
         delivered += other.delivered
         backpressure += other.backpressure
         late += other.late

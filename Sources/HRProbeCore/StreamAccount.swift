@@ -10,13 +10,13 @@ import HRProtocol
 ///
 /// `measuredFrom` (the participant's first seq inside the measured window, nil before it starts) decides what
 /// the fate counts include; anomalies are counted always.
-struct StreamAccount {
+public struct StreamAccount {
     /// Seqs the window remembers.
-    static let windowSize: Int64 = 512
+    public static let windowSize: Int64 = 512
     private static let words = Int(windowSize / 64)
 
     /// What a delivery was.
-    enum Delivery: Equatable {
+    public enum Delivery: Equatable {
         /// Received for the first time, above every seq before it.
         case inOrder
         /// Received for the first time, after a higher seq.
@@ -29,10 +29,10 @@ struct StreamAccount {
         case outsideWindow
     }
 
-    private(set) var counts = StreamCounts()
-    private(set) var jitter = InterarrivalJitter()
+    public private(set) var counts = StreamCounts()
+    public private(set) var jitter = InterarrivalJitter()
     /// The first unexplained seq seen, for the report.
-    private(set) var firstUnexplained: UInt32?
+    public private(set) var firstUnexplained: UInt32?
 
     private var deliveredBits: [UInt64]
     private var explainedBits: [UInt64]
@@ -44,21 +44,21 @@ struct StreamAccount {
 
     /// A stream owed every seq from `expectFrom` (the viewer was listening before the participant's first sample),
     /// or, with nil, from whatever it observes first.
-    init(expectFrom: UInt32? = nil) {
+    public init(expectFrom: UInt32? = nil) {
         deliveredBits = Array(repeating: 0, count: Self.words)
         explainedBits = Array(repeating: 0, count: Self.words)
         if let expectFrom { start(at: expectFrom) }
     }
 
     /// Whether the stream has started (owes something).
-    var isStarted: Bool { base != nil }
+    public var isStarted: Bool { base != nil }
 
     /// The newest seq delivered or explained, or owed next minus one; nil before the stream starts.
-    var newestSeq: UInt32? { base == nil ? nil : highestRaw }
+    public var newestSeq: UInt32? { base == nil ? nil : highestRaw }
 
     /// Records a relayed sample of this stream; `transitUs` (arrival − intended send time) feeds the jitter.
     @discardableResult
-    mutating func deliver(seq: UInt32, transitUs: Int64, measuredFrom: UInt32?) -> Delivery {
+    public mutating func deliver(seq: UInt32, transitUs: Int64, measuredFrom: UInt32?) -> Delivery {
         if base == nil { start(at: seq) }
         let s = unwrap(seq)
         let from = measuredFrom.map(unwrap) ?? .max
@@ -90,7 +90,7 @@ struct StreamAccount {
     }
 
     /// Records a `gap` naming `fromSeq...toSeq` of this stream.
-    mutating func gap(fromSeq: UInt32, toSeq: UInt32, count: Int, reason: GapReason, measuredFrom: UInt32?) {
+    public mutating func gap(fromSeq: UInt32, toSeq: UInt32, count: Int, reason: GapReason, measuredFrom: UInt32?) {
         if base == nil { start(at: fromSeq) }
         let f = unwrap(fromSeq)
         let t = unwrap(toSeq)
@@ -124,7 +124,7 @@ struct StreamAccount {
     /// The run is over and `lastSeq` (when known) was the participant's last published seq. Holes at or below the
     /// newest seq observed are `unexplained` (the hub moved past them without a gap); owed seqs above it are
     /// `pendingAtEnd` (they never arrived before the run ended, and may still have been on their way).
-    mutating func finish(lastSeq: UInt32?, measuredFrom: UInt32?) {
+    public mutating func finish(lastSeq: UInt32?, measuredFrom: UInt32?) {
         guard let base else { return }
         let from = measuredFrom.map(unwrap) ?? .max
         var q = max(base, highest - Self.windowSize + 1)
@@ -142,7 +142,7 @@ struct StreamAccount {
 
     /// The viewer's connection closed: holes still open are counted `lostAtClose`, and the stream starts afresh
     /// on its next observation.
-    mutating func close(measuredFrom: UInt32?) {
+    public mutating func close(measuredFrom: UInt32?) {
         guard let base else { return }
         let from = measuredFrom.map(unwrap) ?? .max
         var q = max(base, highest - Self.windowSize + 1)

@@ -1,13 +1,13 @@
 /// How the probe names its simulated riders: `r0`, `r1`, … within each class, publishers first, then rider
 /// apps (participants). The number is the rider's index in the class, so a received id maps to its stream by
 /// parsing digits, with no string made and no hash looked up.
-enum ParticipantNumbering {
+public enum ParticipantNumbering {
     /// The participant id of rider `index`.
-    static func id(_ index: Int) -> String { "r\(index)" }
+    public static func id(_ index: Int) -> String { "r\(index)" }
 
     /// The rider index in `bytes[range]` (`r` and decimal digits, no leading zeros), or nil for any other id
     /// (a rider that is not the probe's).
-    static func index<Bytes: RandomAccessCollection>(
+    public static func index<Bytes: RandomAccessCollection>(
         in bytes: Bytes, _ range: Range<Int>
     ) -> Int? where Bytes.Element == UInt8, Bytes.Index == Int {
         guard range.count >= 2, range.count <= 10, bytes[range.lowerBound] == UInt8(ascii: "r") else { return nil }

@@ -10,17 +10,17 @@ import HRProtocol
 ///
 /// It relies on what every hub frame is (PROTOCOL.md): a JSON array of objects with a string `t`; keys without
 /// escapes; integers for the numeric fields. Nested values (snapshot entries) are skipped.
-enum HubFrameScanner {
+public enum HubFrameScanner {
     /// What a scan found besides samples and gaps.
-    struct Summary: Equatable {
+    public struct Summary: Equatable {
         /// The frame holds at least one message that is neither `hr` nor `gap`.
-        var hasOtherMessages = false
+        public var hasOtherMessages = false
         /// The frame is not a well-formed hub frame (what was found before the fault was still reported).
-        var malformed = false
+        public var malformed = false
     }
 
     /// Scans a JSON text frame, calling `found` for each `hr` and `gap` in order.
-    static func scanJSON<Bytes: RandomAccessCollection>(
+    public static func scanJSON<Bytes: RandomAccessCollection>(
         _ bytes: Bytes, _ found: (ScannedMessage) -> Void
     ) -> Summary where Bytes.Element == UInt8, Bytes.Index == Int {
         var cursor = JSONCursor(bytes: bytes)
@@ -49,7 +49,7 @@ enum HubFrameScanner {
 
     /// Scans a binary (`hrhub.v1.bin`) frame of relayed samples, calling `found` for each. Returns false when a
     /// record is cut short or has another type (the records before it were reported).
-    static func scanBinary<Bytes: RandomAccessCollection>(
+    public static func scanBinary<Bytes: RandomAccessCollection>(
         _ bytes: Bytes, _ found: (ScannedMessage) -> Void
     ) -> Bool where Bytes.Element == UInt8, Bytes.Index == Int {
         var offset = bytes.startIndex

@@ -5,46 +5,46 @@ import Histogram
 ///
 /// Distributions are merged with `add`, bucket by bucket: percentiles of merged histograms are exact to the
 /// histogram's precision, never averages of percentiles.
-struct LagDistribution {
+public struct LagDistribution {
     /// The values, µs.
-    private(set) var histogram: Histogram<UInt64>
+    public private(set) var histogram: Histogram<UInt64>
     /// Values below zero, clamped to 0 in the histogram.
-    private(set) var negative = 0
+    public private(set) var negative = 0
 
     /// An empty distribution; `digits` trades precision for memory (three digits: about 200 KiB).
-    init(digits: SignificantDigits = .three) {
+    public init(digits: SignificantDigits = .three) {
         histogram = Histogram(
             lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000,
             numberOfSignificantValueDigits: digits)
     }
 
     /// Records one lag, µs.
-    mutating func record(_ us: Int64) {
+    public mutating func record(_ us: Int64) {
         if us < 0 { negative += 1 }
         _ = histogram.record(UInt64(min(max(us, 0), 3_600_000_000)))
     }
 
     /// Adds every value of `other`.
-    mutating func add(_ other: LagDistribution) {
+    public mutating func add(_ other: LagDistribution) {
         histogram.add(other.histogram)
         negative += other.negative
     }
 
     /// Forgets every value.
-    mutating func reset() {
+    public mutating func reset() {
         histogram.reset()
         negative = 0
     }
 
-    var count: UInt64 { histogram.totalCount }
+    public var count: UInt64 { histogram.totalCount }
 
     /// The value at `percentile` (0…100), µs; 0 when empty.
-    func valueUs(at percentile: Double) -> Int64 {
+    public func valueUs(at percentile: Double) -> Int64 {
         count == 0 ? 0 : Int64(histogram.valueAtPercentile(percentile))
     }
 
     /// The largest value, µs (exact to the histogram's precision).
-    var maxUs: Int64 { count == 0 ? 0 : Int64(histogram.max) }
+    public var maxUs: Int64 { count == 0 ? 0 : Int64(histogram.max) }
 
-    var meanUs: Double { count == 0 ? 0 : histogram.mean }
+    public var meanUs: Double { count == 0 ? 0 : histogram.mean }
 }
