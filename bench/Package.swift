@@ -6,7 +6,8 @@ let package = Package(
     name: "HRHubBench",
     platforms: [.macOS(.v15)],
     dependencies: [
-        // The hub itself: HRProtocol's codecs and HRCore's relay, through their public API only.
+        // The hub itself: HRProtocol's codecs, HRCore's relay and hrprobe's receive path (HRProbeCore), through their
+        // public API only.
         .package(name: "HRHub", path: ".."),
         // MallocInterposer: malloc/free counts per iteration (mallocCountTotal) on Swift 6.3 without jemalloc.
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
@@ -18,6 +19,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "HRProtocol", package: "HRHub"),
                 .product(name: "HRCore", package: "HRHub"),
+                .product(name: "HRProbeCore", package: "HRHub"),
             ],
             path: "Benchmarks/HRHubBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

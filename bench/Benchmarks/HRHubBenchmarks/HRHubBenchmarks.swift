@@ -20,6 +20,7 @@ let benchmarks: @Sendable () -> Void = {
     registerCodecBenchmarks()
     registerCoreBenchmarks()
     registerFanOutBenchmarks()
+    registerProbeBenchmarks()
 }
 
 /// How far a run's p90 may stray from the committed p90 before `thresholds check` calls it a change.
