@@ -10,6 +10,10 @@ import HRProtocol
 ///
 /// It relies on what every hub frame is (PROTOCOL.md): a JSON array of objects with a string `t`; keys without
 /// escapes; integers for the numeric fields. Nested values (snapshot entries) are skipped.
+///
+/// The work happens on an `UnsafeRawBufferPointer` (what the transport hands over), in one non-generic
+/// function per format, so a caller in another module gets the compiled loop rather than an unspecialized generic
+/// one. The overloads for other byte collections (tests, `[UInt8]`) go through their contiguous storage.
 public enum HubFrameScanner {
     /// What a scan found besides samples and gaps.
     public struct Summary: Equatable {
@@ -17,27 +21,31 @@ public enum HubFrameScanner {
         public var hasOtherMessages = false
         /// The frame is not a well-formed hub frame (what was found before the fault was still reported).
         public var malformed = false
+
+        public init(hasOtherMessages: Bool = false, malformed: Bool = false) {
+            self.hasOtherMessages = hasOtherMessages
+            self.malformed = malformed
+        }
     }
 
-    /// Scans a JSON text frame, calling `found` for each `hr` and `gap` in order.
-    public static func scanJSON<Bytes: RandomAccessCollection>(
-        _ bytes: Bytes, _ found: (ScannedMessage) -> Void
-    ) -> Summary where Bytes.Element == UInt8, Bytes.Index == Int {
+    /// Scans a JSON text frame, calling `found` for each `hr` and `gap` in order. `ScannedMessage.p` is a range of
+    /// offsets into `bytes`.
+    public static func scanJSON(_ bytes: UnsafeRawBufferPointer, _ found: (ScannedMessage) -> Void) -> Summary {
         var cursor = JSONCursor(bytes: bytes)
         var summary = Summary()
         cursor.skipSpace()
         guard cursor.take(UInt8(ascii: "[")) else { return Summary(malformed: true) }
         cursor.skipSpace()
         if cursor.take(UInt8(ascii: "]")) { return summary }
+        var message = ScannedMessage()
         while true {
             cursor.skipSpace()
-            guard let object = cursor.readMessage() else {
+            switch cursor.readMessage(into: &message) {
+            case .relayed: found(message)
+            case .other: summary.hasOtherMessages = true
+            case .malformed:
                 summary.malformed = true
                 return summary
-            }
-            switch object {
-            case .hr(let message), .gap(let message): found(message)
-            case .other: summary.hasOtherMessages = true
             }
             cursor.skipSpace()
             if cursor.take(UInt8(ascii: ",")) { continue }
@@ -49,16 +57,10 @@ public enum HubFrameScanner {
 
     /// Scans a binary (`hrhub.v1.bin`) frame of relayed samples, calling `found` for each. Returns false when a
     /// record is cut short or has another type (the records before it were reported).
-    public static func scanBinary<Bytes: RandomAccessCollection>(
-        _ bytes: Bytes, _ found: (ScannedMessage) -> Void
-    ) -> Bool where Bytes.Element == UInt8, Bytes.Index == Int {
-        var offset = bytes.startIndex
-        let end = bytes.endIndex
-        func le(_ at: Int, _ size: Int) -> UInt64 {
-            var value: UInt64 = 0
-            for i in 0..<size { value |= UInt64(bytes[at + i]) << UInt64(8 * i) }
-            return value
-        }
+    public static func scanBinary(_ bytes: UnsafeRawBufferPointer, _ found: (ScannedMessage) -> Void) -> Bool {
+        var offset = 0
+        let end = bytes.count
+        var message = ScannedMessage()
         while offset < end {
             // u8 type · u8 flags · u32 seq · u64 ts · u8 bpm · u8 n · u64 rts · u8 L · L id · [u16 ee] · n × u16 rr
             guard end - offset >= 25, bytes[offset] == 0x02 else { return false }
@@ -67,38 +69,70 @@ public enum HubFrameScanner {
             let idLength = Int(bytes[offset + 24])
             let length = 25 + idLength + (flags & 0x04 != 0 ? 2 : 0) + 2 * rrCount
             guard end - offset >= length else { return false }
-            var message = ScannedMessage()
-            message.seq = UInt32(truncatingIfNeeded: le(offset + 2, 4))
-            message.ts = Int64(bitPattern: le(offset + 6, 8))
-            message.rts = Int64(bitPattern: le(offset + 16, 8))
+            // Checked above: the record's 25 fixed bytes are inside `bytes`. Unaligned little-endian loads.
+            message.seq = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 2, as: UInt32.self))
+            message.ts = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 6, as: Int64.self))
+            message.rts = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 16, as: Int64.self))
             message.p = (offset + 25)..<(offset + 25 + idLength)
             found(message)
             offset += length
         }
         return true
     }
+
+    /// `scanJSON` over any contiguous byte collection; `p` ranges are indices of `bytes`.
+    public static func scanJSON<Bytes: RandomAccessCollection>(
+        _ bytes: Bytes, _ found: (ScannedMessage) -> Void
+    ) -> Summary where Bytes.Element == UInt8, Bytes.Index == Int {
+        withRawBytes(bytes) { raw, base in scanJSON(raw) { found($0.shifted(by: base)) } }
+    }
+
+    /// `scanBinary` over any contiguous byte collection; `p` ranges are indices of `bytes`.
+    public static func scanBinary<Bytes: RandomAccessCollection>(
+        _ bytes: Bytes, _ found: (ScannedMessage) -> Void
+    ) -> Bool where Bytes.Element == UInt8, Bytes.Index == Int {
+        withRawBytes(bytes) { raw, base in scanBinary(raw) { found($0.shifted(by: base)) } }
+    }
+
+    private static func withRawBytes<Bytes: RandomAccessCollection, R>(
+        _ bytes: Bytes, _ body: (UnsafeRawBufferPointer, Int) -> R
+    ) -> R where Bytes.Element == UInt8, Bytes.Index == Int {
+        if let result = bytes.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0), bytes.startIndex) }) {
+            return result
+        }
+        return Array(bytes).withUnsafeBytes { body($0, bytes.startIndex) }
+    }
+}
+
+extension ScannedMessage {
+    fileprivate func shifted(by base: Int) -> ScannedMessage {
+        var copy = self
+        copy.p = (p.lowerBound + base)..<(p.upperBound + base)
+        return copy
+    }
 }
 
 /// A read position in a JSON hub frame; the pieces `HubFrameScanner` is made of.
-private struct JSONCursor<Bytes: RandomAccessCollection> where Bytes.Element == UInt8, Bytes.Index == Int {
-    enum Object {
-        case hr(ScannedMessage)
-        case gap(ScannedMessage)
+///
+/// Every read checks `offset < bytes.count` first; `UnsafeRawBufferPointer`'s subscript is then in bounds.
+private struct JSONCursor {
+    enum Outcome {
+        /// An `hr` or a `gap` (the message's `kind` says which).
+        case relayed
+        /// A well-formed message of another type.
         case other
+        case malformed
     }
 
-    let bytes: Bytes
-    var offset: Int
+    let bytes: UnsafeRawBufferPointer
+    var offset = 0
 
-    init(bytes: Bytes) {
+    init(bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
-        self.offset = bytes.startIndex
     }
-
-    var atEnd: Bool { offset >= bytes.endIndex }
 
     mutating func skipSpace() {
-        while offset < bytes.endIndex {
+        while offset < bytes.count {
             switch bytes[offset] {
             case 0x20, 0x09, 0x0A, 0x0D: offset += 1
             default: return
@@ -107,82 +141,98 @@ private struct JSONCursor<Bytes: RandomAccessCollection> where Bytes.Element == 
     }
 
     mutating func take(_ byte: UInt8) -> Bool {
-        guard offset < bytes.endIndex, bytes[offset] == byte else { return false }
+        guard offset < bytes.count, bytes[offset] == byte else { return false }
         offset += 1
         return true
     }
 
-    /// Reads one message object; nil when it is not well formed.
-    mutating func readMessage() -> Object? {
-        guard take(UInt8(ascii: "{")) else { return nil }
-        var message = ScannedMessage()
-        var type: UInt8 = 0  // 1 hr, 2 gap, 3 other
+    /// Reads one message object into `message` (reset first: a field the object lacks reads as its default).
+    mutating func readMessage(into message: inout ScannedMessage) -> Outcome {
+        guard take(UInt8(ascii: "{")) else { return .malformed }
+        message = ScannedMessage()
+        var type = MessageType.other
         skipSpace()
         if take(UInt8(ascii: "}")) { return .other }
         while true {
             skipSpace()
-            guard let key = readString() else { return nil }
+            guard let key = readString() else { return .malformed }
             skipSpace()
-            guard take(UInt8(ascii: ":")) else { return nil }
+            guard take(UInt8(ascii: ":")) else { return .malformed }
             skipSpace()
-            let code = keyCode(key)
-            switch code {
+            switch keyCode(key) {
             case .t:
-                guard let value = readString() else { return nil }
-                type = equals(value, ScanWords.hr) ? 1 : equals(value, ScanWords.gap) ? 2 : 3
+                guard let value = readString() else { return .malformed }
+                type = equals(value, "hr") ? .hr : equals(value, "gap") ? .gap : .other
             case .p:
-                guard let value = readString() else { return nil }
+                guard let value = readString() else { return .malformed }
                 message.p = value
             case .reason:
-                guard let value = readString() else { return nil }
-                if equals(value, ScanWords.late) {
-                    message.reason = .late
-                } else if equals(value, ScanWords.conflated) {
-                    message.reason = .conflated
-                } else {
-                    message.reason = .backpressure
-                }
+                guard let value = readString() else { return .malformed }
+                message.reason = equals(value, "late") ? .late : equals(value, "conflated") ? .conflated : .backpressure
+            case .seq:
+                guard let value = readInteger() else { return .malformed }
+                message.seq = UInt32(truncatingIfNeeded: value)
+            case .ts:
+                guard let value = readInteger() else { return .malformed }
+                message.ts = value
+            case .rts:
+                guard let value = readInteger() else { return .malformed }
+                message.rts = value
+            case .fromSeq:
+                guard let value = readInteger() else { return .malformed }
+                message.fromSeq = UInt32(truncatingIfNeeded: value)
+            case .toSeq:
+                guard let value = readInteger() else { return .malformed }
+                message.toSeq = UInt32(truncatingIfNeeded: value)
+            case .count:
+                guard let value = readInteger() else { return .malformed }
+                message.count = Int(value)
             case .other:
-                guard skipValue() else { return nil }
-            case .seq, .ts, .rts, .fromSeq, .toSeq, .count:
-                guard let value = readInteger() else { return nil }
-                message.set(code, value)
+                guard skipValue() else { return .malformed }
             }
             skipSpace()
             if take(UInt8(ascii: ",")) { continue }
-            guard take(UInt8(ascii: "}")) else { return nil }
+            guard take(UInt8(ascii: "}")) else { return .malformed }
             break
         }
         switch type {
-        case 1:
+        case .hr:
             message.kind = .hr
-            return .hr(message)
-        case 2:
+            return .relayed
+        case .gap:
             message.kind = .gap
-            return .gap(message)
-        default:
+            return .relayed
+        case .other:
             return .other
         }
     }
 
+    /// Which of the keys the scanner reads `key` is; compared by length first, then bytes.
     func keyCode(_ key: Range<Int>) -> ScanKey {
-        let first = bytes[key.lowerBound]
         switch key.count {
-        case 1: return first == UInt8(ascii: "t") ? .t : first == UInt8(ascii: "p") ? .p : .other
-        case 2: return equals(key, ScanWords.ts) ? .ts : .other
-        case 3: return equals(key, ScanWords.seq) ? .seq : equals(key, ScanWords.rts) ? .rts : .other
-        case 5: return equals(key, ScanWords.count) ? .count : .other
-        case 6: return equals(key, ScanWords.reason) ? .reason : equals(key, ScanWords.toSeq) ? .toSeq : .other
-        case 8: return equals(key, ScanWords.fromSeq) ? .fromSeq : .other
+        case 1:
+            switch bytes[key.lowerBound] {
+            case UInt8(ascii: "t"): return .t
+            case UInt8(ascii: "p"): return .p
+            default: return .other
+            }
+        case 2: return equals(key, "ts") ? .ts : .other
+        case 3: return equals(key, "seq") ? .seq : equals(key, "rts") ? .rts : .other
+        case 5: return equals(key, "count") ? .count : .other
+        case 6: return equals(key, "reason") ? .reason : equals(key, "to_seq") ? .toSeq : .other
+        case 8: return equals(key, "from_seq") ? .fromSeq : .other
         default: return .other
         }
     }
 
-    func equals(_ range: Range<Int>, _ word: [UInt8]) -> Bool {
-        guard range.count == word.count else { return false }
-        var i = range.lowerBound
-        for byte in word {
-            if bytes[i] != byte { return false }
+    /// Whether `bytes[range]` is `word` (an ASCII literal: a `StaticString` is a pointer to its bytes, no
+    /// allocation and no lazy global).
+    func equals(_ range: Range<Int>, _ word: StaticString) -> Bool {
+        guard range.count == word.utf8CodeUnitCount else { return false }
+        let letters = word.utf8Start
+        var i = 0
+        for at in range {
+            if bytes[at] != letters[i] { return false }
             i += 1
         }
         return true
@@ -192,70 +242,67 @@ private struct JSONCursor<Bytes: RandomAccessCollection> where Bytes.Element == 
     mutating func readString() -> Range<Int>? {
         guard take(UInt8(ascii: "\"")) else { return nil }
         let start = offset
-        while offset < bytes.endIndex {
+        while offset < bytes.count {
             let byte = bytes[offset]
-            if byte == UInt8(ascii: "\\") {
-                offset += 2
-                continue
-            }
             if byte == UInt8(ascii: "\"") {
                 let range = start..<offset
                 offset += 1
                 return range
             }
-            offset += 1
+            offset += byte == UInt8(ascii: "\\") ? 2 : 1
         }
         return nil
     }
 
     /// Reads an integer (a `.0` fraction is tolerated); nil for anything else.
     mutating func readInteger() -> Int64? {
-        var negative = false
-        if take(UInt8(ascii: "-")) { negative = true }
+        let negative = take(UInt8(ascii: "-"))
         var value: Int64 = 0
-        var digits = 0
-        while offset < bytes.endIndex {
-            let byte = bytes[offset]
-            guard byte >= 0x30 && byte <= 0x39 else { break }
-            value = value &* 10 &+ Int64(byte - 0x30)
-            digits += 1
+        let start = offset
+        while offset < bytes.count {
+            let digit = bytes[offset] &- 0x30
+            guard digit < 10 else { break }
+            value = value &* 10 &+ Int64(digit)
             offset += 1
         }
-        guard digits > 0 else { return nil }
+        guard offset > start else { return nil }
         if take(UInt8(ascii: ".")) {
-            while offset < bytes.endIndex, bytes[offset] == 0x30 { offset += 1 }
+            while offset < bytes.count, bytes[offset] == 0x30 { offset += 1 }
         }
         return negative ? -value : value
     }
 
     /// Skips any JSON value (strings, numbers, literals, nested objects and arrays).
     mutating func skipValue() -> Bool {
-        guard offset < bytes.endIndex else { return false }
+        guard offset < bytes.count else { return false }
         switch bytes[offset] {
         case UInt8(ascii: "\""):
             return readString() != nil
         case UInt8(ascii: "{"), UInt8(ascii: "["):
             var depth = 0
-            while offset < bytes.endIndex {
+            while offset < bytes.count {
                 let byte = bytes[offset]
-                if byte == UInt8(ascii: "\"") {
+                switch byte {
+                case UInt8(ascii: "\""):
                     guard readString() != nil else { return false }
                     continue
-                }
-                if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") { depth += 1 }
-                if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    depth += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
                     depth -= 1
                     if depth == 0 {
                         offset += 1
                         return true
                     }
+                default:
+                    break
                 }
                 offset += 1
             }
             return false
         default:
             let start = offset
-            while offset < bytes.endIndex {
+            while offset < bytes.count {
                 switch bytes[offset] {
                 case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x09, 0x0A, 0x0D:
                     return offset > start
@@ -268,37 +315,12 @@ private struct JSONCursor<Bytes: RandomAccessCollection> where Bytes.Element == 
     }
 }
 
-/// The keys and values the scanner compares against, as bytes.
-private enum ScanWords {
-    static let hr = Array("hr".utf8)
-    static let gap = Array("gap".utf8)
-    static let late = Array("late".utf8)
-    static let conflated = Array("conflated".utf8)
-    static let ts = Array("ts".utf8)
-    static let seq = Array("seq".utf8)
-    static let rts = Array("rts".utf8)
-    static let count = Array("count".utf8)
-    static let reason = Array("reason".utf8)
-    static let toSeq = Array("to_seq".utf8)
-    static let fromSeq = Array("from_seq".utf8)
+/// The message types the scanner tells apart.
+private enum MessageType {
+    case hr, gap, other
 }
 
 /// The message keys the scanner reads.
 private enum ScanKey {
     case t, p, seq, ts, rts, fromSeq, toSeq, count, reason, other
-}
-
-extension ScannedMessage {
-    /// Stores a numeric field read by the scanner.
-    fileprivate mutating func set(_ key: ScanKey, _ value: Int64) {
-        switch key {
-        case .seq: seq = UInt32(truncatingIfNeeded: value)
-        case .ts: ts = value
-        case .rts: rts = value
-        case .fromSeq: fromSeq = UInt32(truncatingIfNeeded: value)
-        case .toSeq: toSeq = UInt32(truncatingIfNeeded: value)
-        case .count: count = Int(value)
-        default: break
-        }
-    }
 }

@@ -6,7 +6,9 @@ public enum ParticipantNumbering {
     public static func id(_ index: Int) -> String { "r\(index)" }
 
     /// The rider index in `bytes[range]` (`r` and decimal digits, no leading zeros), or nil for any other id
-    /// (a rider that is not the probe's).
+    /// (a rider that is not the probe's). Inlinable: it runs once per received sample, and a caller in another module
+    /// should get it specialized for its byte type rather than the unspecialized generic (which allocated).
+    @inlinable
     public static func index<Bytes: RandomAccessCollection>(
         in bytes: Bytes, _ range: Range<Int>
     ) -> Int? where Bytes.Element == UInt8, Bytes.Index == Int {

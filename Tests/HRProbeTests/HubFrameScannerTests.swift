@@ -65,6 +65,54 @@ import Testing
         #expect(!HubFrameScanner.scanBinary(frame.dropLast()) { _ in })
     }
 
+    @Test func rangesAreIndicesOfTheCollectionScanned() throws {
+        // A slice that does not start at 0, a raw buffer (what the transport hands over) and the array itself must
+        // all map `p` to the same rider: the scanner works on offsets and shifts them back.
+        let frame = HubFrameEncoder.frame([.hr(Self.sample)])
+        let padded = Array("xxxx".utf8) + frame
+        let slice = padded[4...]
+        var fromSlice: [ScannedMessage] = []
+        #expect(!HubFrameScanner.scanJSON(slice) { fromSlice.append($0) }.malformed)
+        try #require(fromSlice.count == 1)
+        #expect(fromSlice[0].p.lowerBound >= 4)
+        #expect(ParticipantNumbering.index(in: slice, fromSlice[0].p) == 17)
+        var fromRaw: [ScannedMessage] = []
+        _ = frame.withUnsafeBytes { raw in
+            HubFrameScanner.scanJSON(raw) { m in
+                fromRaw.append(m)
+                #expect(ParticipantNumbering.index(in: raw, m.p) == 17)
+            }
+        }
+        #expect(fromRaw == scan(frame).0)
+
+        var binary: [UInt8] = Array("yy".utf8)
+        HubFrameEncoder.appendBinary(Self.sample, to: &binary)
+        var fromBinarySlice: [ScannedMessage] = []
+        #expect(HubFrameScanner.scanBinary(binary[2...]) { fromBinarySlice.append($0) })
+        try #require(fromBinarySlice.count == 1)
+        #expect(ParticipantNumbering.index(in: binary, fromBinarySlice[0].p) == 17)
+    }
+
+    @Test func eachMessageStartsFromDefaults() throws {
+        // The scanner reuses one message value: a field one object lacks must not keep the previous object's value.
+        let text = #"[{"t":"hr","p":"r1","seq":9,"ts":5,"rts":6},{"t":"hr","p":"r2","seq":10},"#
+            + #"{"t":"gap","p":"r1","from_seq":3,"to_seq":4,"count":2,"reason":"conflated"},"#
+            + #"{"t":"gap","p":"r1","from_seq":5,"to_seq":5,"count":1}]"#
+        let (found, summary) = scan(Array(text.utf8))
+        #expect(summary == HubFrameScanner.Summary())
+        try #require(found.count == 4)
+        #expect(found[1].seq == 10 && found[1].ts == 0 && found[1].rts == 0)
+        #expect(found[2].reason == .conflated && found[2].count == 2)
+        #expect(found[3].reason == .backpressure && found[3].fromSeq == 5)
+    }
+
+    @Test func unknownTypesAndReasonsAreTold() {
+        let text = #"[{"t":"hrx","p":"r1","seq":1},{"t":"gap","p":"r1","from_seq":1,"to_seq":1,"count":1,"reason":"lat"}]"#
+        let (found, summary) = scan(Array(text.utf8))
+        #expect(summary.hasOtherMessages, "hrx is another type, not hr")
+        #expect(found.count == 1 && found[0].kind == .gap && found[0].reason == .backpressure)
+    }
+
     @Test func participantNumbersParseOnlyTheProbesIds() {
         func index(_ id: String) -> Int? {
             let bytes = Array(id.utf8)
