@@ -144,12 +144,13 @@ extension LoadSession {
 
     /// The facts every sample of a frame on viewing connection `index` shares; nil for a connection that does not view.
     private func viewerFrame(on index: Int, now: Int64) -> ViewerFrame? {
-        let connection = connections[index]
-        guard let slot = connection.viewerSlot else { return nil }
-        let k = connection.classIndex
+        // Field by field: a copy of the whole `ProbeConnection` would retain its outbox and strings, per frame.
+        guard let slot = connections[index].viewerSlot else { return nil }
+        let k = connections[index].classIndex
         return ViewerFrame(
             slot: slot, classIndex: k, riderBase: classes[k].riderBase, riders: classes[k].riders,
-            streamBase: classes[k].streamBase, slow: connection.slow, openNormalViewers: classes[k].openNormalViewers,
+            streamBase: classes[k].streamBase, slow: connections[index].slow,
+            openNormalViewers: classes[k].openNormalViewers,
             now: now,
             // Across machines the delivery time is moved into the hub's clock, where the publisher stamped `ts`.
             arrivalUs: plan.role == .view ? now + (result.clock.offsetUs ?? 0) : now,
