@@ -84,7 +84,9 @@ import Testing
         #expect(delivery.samples.allSatisfy { $0.waitedMs == 0 })
     }
 
-    @Test func controlMessagesAreNotHeldBack() {
+    /// A viewer at 10 frames/s with no burst that was just sent a frame (the join and sample 1), and sample 2
+    /// arriving 1 ms later: its write is held for the next frame slot.
+    func viewerWithAHeldSample() -> (hub: RelayHarness, view: ClientID) {
         let hub = RelayHarness {
             $0.maxFrameRate = 10
             $0.frameBurst = 1
@@ -96,6 +98,11 @@ import Testing
         _ = hub.takeEffects()
         hub.advance(1)
         hub.hr(pub, seq: 2)
+        return (hub, view)
+    }
+
+    @Test func controlMessagesAreNotHeldBack() {
+        let (hub, view) = viewerWithAHeldSample()
         #expect(!hub.takeEffects().contains(.write(view)), "the sample waits for the next frame slot")
         hub.send(view, .ping(id: .number(7), ct: nil))
         #expect(hub.takeEffects().contains(.write(view)), "a pong goes out at once")
@@ -108,16 +115,8 @@ import Testing
     }
 
     @Test func aHeldWriteForAViewerThatLeftIsDropped() {
-        let hub = RelayHarness {
-            $0.maxFrameRate = 10
-            $0.frameBurst = 1
-        }
-        let view = hub.quietViewer()
-        let pub = hub.publisher("ann")
-        hub.hr(pub, seq: 1)
-        _ = hub.frames(view)
-        hub.advance(1)
-        hub.hr(pub, seq: 2)
+        let (hub, view) = viewerWithAHeldSample()
+        #expect(!hub.takeEffects().contains(.write(view)), "the sample waits for the next frame slot")
         hub.close(view)
         _ = hub.takeEffects()
         hub.advance(200)
