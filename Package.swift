@@ -54,6 +54,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The class record: the RecordStore protocol, the embedded SQLite store and an in-memory double.
+        .target(name: "HRRecord", dependencies: ["HRProtocol"]),
         .executableTarget(
             name: "HRHub",
             dependencies: [
