@@ -87,6 +87,8 @@ let package = Package(
         .testTarget(name: "HRSimulationTests", dependencies: ["HRSimulation"]),
         // hrprobe's pure logic (stream accounting, SLO, reports, clock offset), through `@testable import`.
         .testTarget(name: "HRProbeTests", dependencies: ["HRProbe", "HRProbeCore", "HRProtocol"]),
+        // hrhub's settings table and what is derived from it (flags, variables, file keys, docs).
+        .testTarget(name: "HRHubTests", dependencies: ["HRHub"]),
         .testTarget(name: "EndToEndTests", dependencies: ["HRProtocol", "LWSTransport"]),
     ],
     swiftLanguageModes: [.v6]

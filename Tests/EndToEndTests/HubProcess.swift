@@ -155,12 +155,12 @@ final class HubProcess: Sendable {
     private let stderrLog = PipeLog()
     private let stopped = Mutex(false)
 
-    /// Starts `hrhub --host 127.0.0.1 --port 0 --max-frame-bytes 4096 --log-level warning` plus `extraArguments`.
+    /// Starts `hrhub --host 127.0.0.1 --port 0 --max-message-bytes 4096 --log-level warning` plus `extraArguments`.
     init(extraArguments: [String] = [], startTimeout: Duration = .seconds(20)) throws {
         let process = Process()
         process.executableURL = try Executables.hub()
         process.arguments =
-            ["--host", "127.0.0.1", "--port", "0", "--max-frame-bytes", "4096", "--log-level", "warning"]
+            ["--host", "127.0.0.1", "--port", "0", "--max-message-bytes", "4096", "--log-level", "warning"]
             + extraArguments
         let out = Pipe()
         let err = Pipe()

@@ -1,0 +1,74 @@
+import Logging
+
+extension HubConfiguration {
+    /// Every hub setting, in the order `--help` and docs/OPERATIONS.md list them. One entry per setting; its
+    /// default is the initial value of its field. To add one: a field in `HubConfiguration` (its name is the
+    /// setting's name in camel case), an entry here, then `hrhub settings --markdown` into docs/OPERATIONS.md.
+    /// A `choice` takes any `String` enum that is `CaseIterable`, so `--sync normal|full` is an enum and an entry.
+    static let settings: [Setting] = [
+        .text("host", \.host, unit: "address", "address to listen on"),
+        .integer("port", \.port, 0...65535, "TCP port; 0 picks a free one"),
+        .text(
+            "tls-cert", \.tlsCert, unit: "file",
+            "PEM certificate; with `tls-key` the port speaks only TLS (wss://, https://)"),
+        .text("tls-key", \.tlsKey, unit: "file", "PEM private key of `tls-cert`"),
+        .text(
+            "jwt-secret", \.jwtSecret, unit: "secret",
+            "HMAC-SHA256 secret for access tokens (the environment is the usual way to pass it); none: an open hub"),
+        .list(
+            "allowed-origins", \.allowedOrigins, none: "any",
+            "browser `Origin`s allowed to upgrade; others get HTTP 403. Clients that send no `Origin` (devices, "
+                + "servers) are not affected"),
+        .integer(
+            "max-message-bytes", \.maxMessageBytes, 64...1_048_576, unit: "bytes", deprecated: ["max-frame-bytes"],
+            "largest client message, all its frames together; a larger one closes the connection with 1009"),
+        .integer(
+            "max-connections", \.maxConnections, 1...Int.max,
+            "open WebSocket connections in total; more are closed with 4029"),
+        .integer(
+            "max-connections-per-address", \.maxConnectionsPerAddress, 1...Int.max,
+            "open connections per remote address (a gym behind one NAT address is still far below); more: 4029"),
+        .integer(
+            "max-classes", \.maxClasses, 1...Int.max,
+            "classes at once; a connection that would create one more is closed with 4029"),
+        .integer(
+            "max-participants-per-class", \.maxParticipantsPerClass, 1...Int.max,
+            "participants a class remembers (a live-streamed class can have thousands); a new one beyond: 4029"),
+        .integer(
+            "max-errors", \.maxErrors, 1...Int.max,
+            "rejected messages one connection may cause (duplicates excepted) before it is closed with 4029"),
+        .number(
+            "max-sample-rate", \.maxSampleRate, 0.001...100_000, unit: "/s",
+            "samples per second per participant; the token bucket holds 60 s worth"),
+        .integer(
+            "handshake-timeout-ms", \.handshakeTimeoutMs, 1...Int.max, unit: "ms",
+            "time for the HTTP request and upgrade (whole seconds, rounded up)"),
+        .integer(
+            "idle-timeout-ms", \.idleTimeoutMs, 1...Int.max, unit: "ms",
+            "a connection silent this long gets a WebSocket ping; silent half as long again, it is dropped"),
+        .integer(
+            "budget-ms", \.budgetMs, 1...3_600_000, unit: "ms",
+            "latency budget per class: older samples are named in a `late` gap, not sent"),
+        .toggle("jitter", \.jitter, "per-participant jitter buffer (off: release on arrival)"),
+        .number(
+            "max-frame-rate", \.maxFrameRate, 0...100_000, unit: "/s",
+            "frames per second a connection is sent samples in; faster samples share frames (0: no limit)"),
+        .integer("queue-max-messages", \.queueMaxMessages, 1...Int.max, "per-client queue bound before drop-oldest"),
+        .integer(
+            "queue-max-bytes", \.queueMaxBytes, 256...Int.max, unit: "bytes",
+            "per-client queue bound in bytes before drop-oldest"),
+        .integer(
+            "slow-consumer-ms", \.slowConsumerMs, 1...Int.max, unit: "ms",
+            "a client whose queue stays full this long is closed with 4008"),
+        .integer("stale-after-ms", \.staleAfterMs, 1...Int.max, unit: "ms", "silence before a rider is marked `stale`"),
+        .integer(
+            "class-linger-ms", \.classLingerMs, 1...Int.max, unit: "ms",
+            "an empty class (and every participant's `last_seq`) is forgotten after this long"),
+        .integer(
+            "drain-timeout-ms", \.drainTimeoutMs, 1...Int.max, unit: "ms", deprecated: ["drain-timeout"],
+            "longest graceful drain on SIGTERM/SIGINT; then the hub exits whatever is left"),
+        .choice("log-level", \.logLevel, "least severe log message written to stderr"),
+        .presence("demo", \.demo, "run the simulated class `demo` (riders with realistic heart-rate curves)"),
+        .integer("demo-riders", \.demoRiders, 1...100, "riders in the demo class"),
+    ]
+}
