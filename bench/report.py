@@ -64,7 +64,8 @@ def metrics(row):
         "us_per_delivery": server.get("cpu_us_per_delivery"),
         "p50": lag["p50"] if lag["count"] else None,
         "p99": lag["p99"] if lag["count"] else None,
-        "p999": lag["p999"] if lag["count"] else None,
+        # "p999" is how reports before the percentile rename spelled p99.9 (bench/results keeps some).
+        "p99.9": lag.get("p99.9", lag.get("p999")) if lag["count"] else None,
         "max": lag["max"] if lag["count"] else None,
         "hub_p99": r["lag_ms"]["hub_to_viewer"]["p99"] if r["lag_ms"]["hub_to_viewer"]["count"] else None,
         "loss": d["loss_fraction"],
@@ -216,7 +217,7 @@ def fanout_table(rows_by_target, rel, show_hub_lag=False):
             f"{num(m['server_cpu_pct'])}%",
             num(m["us_per_delivery"], 3),
             ratio(m["us_per_delivery"], hub and hub["us_per_delivery"]),
-            num(m["p50"]), num(m["p99"]), num(m["p999"]), num(m["max"]),
+            num(m["p50"]), num(m["p99"]), num(m["p99.9"]), num(m["max"]),
             pct(m["loss"]), str(m["unexplained"]),
             f"{num(m['probe_cpu_pct'])}%",
             f"{num(m['rss_mib'])} MiB",

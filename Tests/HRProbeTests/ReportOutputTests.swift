@@ -78,6 +78,9 @@ import Testing
         let lag = try #require((object["lag_ms"] as? [String: Any])?["end_to_end"] as? [String: Any])
         #expect(abs((lag["p99"] as? Double ?? 0) - 198) < 0.5, "HdrHistogram keeps three significant digits")
         #expect(lag["count"] as? Int == 20_000)
+        #expect(
+            Set(lag.keys) == ["count", "p50", "p90", "p99", "p99.9", "p99.99", "max", "mean", "negative"],
+            "percentiles spelled as the SLOs and the table spell them")
         let gate = try #require(object["slo"] as? [String: Any])
         #expect(gate["passed"] as? Bool == false)
         #expect((gate["breaches"] as? [String])?.first?.hasPrefix("p99 = 198") == true)

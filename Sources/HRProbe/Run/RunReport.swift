@@ -28,14 +28,14 @@ struct RunReport: Codable {
         var classIds: [String]
     }
 
-    /// Percentiles of one lag distribution, ms.
+    /// Percentiles of one lag distribution, ms. In JSON as the SLOs and tables spell them: `p99.9`, `p99.99`.
     struct Percentiles: Codable {
         var count: UInt64
         var p50: Double
         var p90: Double
         var p99: Double
-        var p999: Double
-        var p9999: Double
+        var p99_9: Double
+        var p99_99: Double
         var max: Double
         var mean: Double
         /// Values below zero (clock error across machines), clamped to 0.
@@ -47,11 +47,17 @@ struct RunReport: Codable {
             p50 = ms(d.valueUs(at: 50))
             p90 = ms(d.valueUs(at: 90))
             p99 = ms(d.valueUs(at: 99))
-            p999 = ms(d.valueUs(at: 99.9))
-            p9999 = ms(d.valueUs(at: 99.99))
+            p99_9 = ms(d.valueUs(at: 99.9))
+            p99_99 = ms(d.valueUs(at: 99.99))
             max = ms(d.maxUs)
             mean = (d.meanUs / 1_000 * 1_000).rounded() / 1_000
             negative = d.negative
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case count, p50, p90, p99, max, mean, negative
+            case p99_9 = "p99.9"
+            case p99_99 = "p99.99"
         }
     }
 

@@ -39,7 +39,7 @@ enum SummaryTable {
         for (name, p) in rows where p.count > 0 || name.hasPrefix("end") {
             line(
                 pad(name, 34) + pad("\(p.count)", 9, right: true)
-                    + [p.p50, p.p90, p.p99, p.p999, p.p9999, p.max].map { pad(ms($0), 10, right: true) }.joined())
+                    + [p.p50, p.p90, p.p99, p.p99_9, p.p99_99, p.max].map { pad(ms($0), 10, right: true) }.joined())
         }
         if l.endToEnd.negative > 0 {
             line("  \(l.endToEnd.negative) lags were negative (clock error across machines) and counted as 0")
