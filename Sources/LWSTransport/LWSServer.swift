@@ -2,40 +2,6 @@ import CLibWebSockets
 import Foundation
 import Logging
 
-/// What a client asked for when it opened an HTTP request or a WebSocket upgrade.
-public struct HTTPRequestHead: Sendable {
-    /// The path, without the query (lws has already percent-decoded it).
-    public var path: String
-    /// The query string as `k=v&k=v` (each value already percent-decoded by lws), or nil when absent.
-    public var query: String?
-    /// WebSocket subprotocols the client offered, in its order (empty for plain HTTP or when none offered).
-    public var subprotocols: [String]
-    /// The `Authorization` header, if any.
-    public var authorization: String?
-    /// The `Origin` header, if any.
-    public var origin: String?
-    /// The peer's address as text.
-    public var peer: String
-}
-
-/// A complete, small HTTP response.
-public struct HTTPResponse: Sendable {
-    public var status: UInt32
-    public var contentType: String
-    public var body: [UInt8]
-
-    public init(status: UInt32, contentType: String = "text/plain; charset=utf-8", body: [UInt8]) {
-        self.status = status
-        self.contentType = contentType
-        self.body = body
-    }
-
-    /// A plain-text response; a newline is added.
-    public static func text(_ status: UInt32, _ text: String) -> HTTPResponse {
-        HTTPResponse(status: status, body: Array((text + "\n").utf8))
-    }
-}
-
 /// What the server does with an incoming WebSocket upgrade.
 public enum UpgradeDecision: Sendable {
     case accept
@@ -45,8 +11,12 @@ public enum UpgradeDecision: Sendable {
 
 /// The application side of an `LWSServer`. Every method is called on the service thread.
 public protocol LWSServerDelegate: AnyObject {
-    /// A plain HTTP GET.
-    func serverHandleHTTP(_ request: HTTPRequestHead) -> HTTPResponse
+    /// A plain HTTP request (any method), with its whole body. Answer now, later (`.deferred`, then
+    /// `LWSServer.respond`) or with a streamed body.
+    func serverHandleHTTP(_ request: HTTPRequest) -> HTTPReply
+    /// A request answered `.deferred` or `.stream` lost its client before the answer was complete: a later
+    /// `respond` for it is dropped, and a stream's producer has been released. Optional.
+    func serverHTTPRequestCancelled(_ id: HTTPRequestID)
     /// A WebSocket upgrade, before the handshake answer is sent.
     func serverShouldUpgrade(_ request: HTTPRequestHead) -> UpgradeDecision
     /// The handshake completed. `subprotocol` is the one lws selected (a name from `LWSServer.Options`).
@@ -61,6 +31,11 @@ public protocol LWSServerDelegate: AnyObject {
     func serverConnectionClosed(_ id: ConnectionID)
     /// The timer set with `scheduleTick` fired.
     func serverTick()
+}
+
+extension LWSServerDelegate {
+    /// Does nothing: most delegates need not know.
+    public func serverHTTPRequestCancelled(_ id: HTTPRequestID) {}
 }
 
 /// A libwebsockets server context: one port for HTTP and WebSocket, one service thread.
@@ -95,6 +70,11 @@ public final class LWSServer: @unchecked Sendable {
         public var handshakeTimeoutSeconds: Int = 5
         /// A connection silent this long gets a WebSocket ping; one still silent half as long again is closed.
         public var idleTimeoutSeconds: Int = 60
+        /// Largest HTTP request body accepted (by its Content-Length); a larger one is answered 413 at once.
+        /// The default takes the upload endpoint's 4 MiB of JSON plus its envelope.
+        public var maxRequestBodyBytes: Int = 4 * 1024 * 1024 + 64 * 1024
+        /// About how much of a streamed body is made and written at a time.
+        public var streamChunkBytes: Int = 64 * 1024
 
         public init() {}
     }
@@ -104,13 +84,18 @@ public final class LWSServer: @unchecked Sendable {
     /// The bound port (after `start()`).
     public private(set) var port: Int = 0
 
-    private let logger: Logger
+    let logger: Logger
     private let service = ServiceContext()
     private var connections: [UInt64: Connection] = [:]
-    private var nextID: UInt64 = 1
+    /// Next id for a WebSocket connection or an HTTP request (one counter, so the two never share an id).
+    var nextID: UInt64 = 1
     /// Reused for every outgoing frame: LWS_PRE bytes of headroom, then the payload.
     private var frameBuffer: [UInt8] = []
-    private let pre = Int(clws_pre())
+    let pre = Int(clws_pre())
+    /// The HTTP requests in progress, by id (see `HTTPExchange` for who owns what, and when each is removed).
+    var exchanges: [UInt64: HTTPExchange] = [:]
+    /// Reused for every streamed chunk: headroom, then the chunk.
+    var streamBuffer: [UInt8] = []
 
     public init(options: Options, logger: Logger) {
         self.options = options
@@ -171,6 +156,7 @@ public final class LWSServer: @unchecked Sendable {
     public func run() {
         service.run()
         connections.removeAll()
+        exchanges.removeAll()
     }
 
     /// Ends `run()` after the current service pass. Service thread only.
@@ -213,9 +199,20 @@ public final class LWSServer: @unchecked Sendable {
             return 0
 
         case LWS_CALLBACK_HTTP:
-            let head = readHead(wsi, includeSubprotocols: false)
-            let response = delegate?.serverHandleHTTP(head) ?? .text(503, "no handler")
-            return respond(wsi, response) ? (lws_http_transaction_completed(wsi) != 0 ? -1 : 0) : -1
+            return httpRequest(wsi)
+
+        case LWS_CALLBACK_HTTP_BODY:
+            return httpBody(wsi, input: input, length: length)
+
+        case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+            return httpBodyComplete(wsi)
+
+        case LWS_CALLBACK_HTTP_WRITEABLE:
+            return httpWritable(wsi)
+
+        case LWS_CALLBACK_CLOSED_HTTP:
+            httpClosed(wsi)
+            return 0
 
         case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
             // `input` is the upgrade name ("websocket"); `user` is the HTTP connection's data, unused here.
@@ -285,28 +282,6 @@ public final class LWSServer: @unchecked Sendable {
         connection.writeNextFrame(buffer: &frameBuffer) { delegate?.serverNextFrame(id, into: &$0) }
     }
 
-    private func respond(_ wsi: OpaquePointer, _ response: HTTPResponse) -> Bool {
-        var buffer = [UInt8](repeating: 0, count: pre + 1024 + response.body.count)
-        return buffer.withUnsafeMutableBufferPointer { raw -> Bool in
-            let base = raw.baseAddress!
-            let start = base + pre
-            let end = base + raw.count
-            var cursor: UnsafeMutablePointer<UInt8>? = start
-            if lws_add_http_common_headers(
-                wsi, response.status, response.contentType, lws_filepos_t(response.body.count), &cursor, end) != 0
-            {
-                return false
-            }
-            if lws_finalize_write_http_header(wsi, start, &cursor, end) != 0 { return false }
-            if response.body.isEmpty { return true }
-            // The body reuses the buffer: its headers are already written, and LWS_PRE headroom is kept.
-            response.body.withUnsafeBufferPointer { body in
-                (start).update(from: body.baseAddress!, count: body.count)
-            }
-            return lws_write(wsi, start, response.body.count, LWS_WRITE_HTTP_FINAL) >= 0
-        }
-    }
-
     /// Writes a whole HTTP/1.1 response in one write. Used to refuse an upgrade: at that point lws has not
     /// recorded the request's HTTP version and its header helpers would answer "HTTP/1.0", which strict
     /// WebSocket clients refuse to parse.
@@ -324,7 +299,7 @@ public final class LWSServer: @unchecked Sendable {
         }
     }
 
-    private func readHead(_ wsi: OpaquePointer, includeSubprotocols: Bool) -> HTTPRequestHead {
+    func readHead(_ wsi: OpaquePointer, includeSubprotocols: Bool) -> HTTPRequestHead {
         let path = header(wsi, WSI_TOKEN_GET_URI) ?? ""
         var args: [String] = []
         var index: Int32 = 0
@@ -345,10 +320,10 @@ public final class LWSServer: @unchecked Sendable {
         return HTTPRequestHead(
             path: path, query: args.isEmpty ? nil : args.joined(separator: "&"), subprotocols: offered,
             authorization: header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION), origin: header(wsi, WSI_TOKEN_ORIGIN),
-            peer: peerName)
+            peer: peerName, contentType: header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE))
     }
 
-    private func header(_ wsi: OpaquePointer, _ token: lws_token_indexes) -> String? {
+    func header(_ wsi: OpaquePointer, _ token: lws_token_indexes) -> String? {
         let length = lws_hdr_total_length(wsi, token)
         guard length > 0 else { return nil }
         var buffer = [CChar](repeating: 0, count: Int(length) + 1)
