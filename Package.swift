@@ -90,6 +90,11 @@ let package = Package(
         // hrhub's settings table and what is derived from it (flags, variables, file keys, docs).
         .testTarget(name: "HRHubTests", dependencies: ["HRHub"]),
         .testTarget(name: "EndToEndTests", dependencies: ["HRProtocol", "LWSTransport"]),
+        // The transport's HTTP side against a test delegate, over raw sockets: bodies, deferred and streamed answers.
+        .testTarget(
+            name: "LWSTransportTests",
+            dependencies: ["LWSTransport", .product(name: "Logging", package: "swift-log")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -17,7 +17,7 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
     /// Who may connect where (open when no secret is configured).
     let access: Access
     private let logger: Logger
-    private let metrics = HubMetrics()
+    let metrics = HubMetrics()
     /// Remote address of each open connection, and how many each address holds (the per-address limit).
     private var peers: [ConnectionID: String] = [:]
     private var connectionsPerAddress: [String: Int] = [:]
@@ -95,30 +95,8 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
 
     // MARK: - LWSServerDelegate
 
-    func serverHandleHTTP(_ request: HTTPRequestHead) -> HTTPResponse {
-        switch request.path {
-        case "/healthz":
-            return isDraining ? .text(503, "draining") : .text(200, "ok")
-        case "/metrics":
-            return HTTPResponse(
-                status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
-                body: metrics.render(relay: relay, isDraining: isDraining))
-        case "/v1/classes", "/v1/classes/live":
-            // Class lists say who trains where: an admin token on a hub with a secret.
-            guard access.isAdmin(bearer: bearer(request), nowSeconds: HubClock.nowMs() / 1000) else {
-                return .text(401, "an admin token is required: Authorization: Bearer … or ?token=…")
-            }
-            let withConnections = request.path == "/v1/classes"
-            return HTTPResponse(
-                status: 200, contentType: WebRoutes.jsonType,
-                body: Array(WebRoutes.classesJSON(relay, connections: withConnections).utf8))
-        default:
-            if request.path.hasPrefix("/v1/classes/") && request.path.hasSuffix("/ws") {
-                return .text(426, "WebSocket upgrade required")
-            }
-            if let page = WebRoutes.response(for: request.path, relay: relay) { return page }
-            return .text(404, "not found: \(request.path)")
-        }
+    func serverHandleHTTP(_ request: HTTPRequest) -> HTTPReply {
+        Self.routes.reply(to: request, in: self)
     }
 
     func serverShouldUpgrade(_ request: HTTPRequestHead) -> UpgradeDecision {
@@ -216,7 +194,7 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
 
 extension Hub {
     /// The token a plain HTTP request carries: `Authorization: Bearer …`, else `?token=…`.
-    fileprivate func bearer(_ request: HTTPRequestHead) -> String? {
+    func bearer(_ request: HTTPRequestHead) -> String? {
         if let token = Access.bearer(from: request.authorization) { return token }
         for pair in (request.query ?? "").split(separator: "&") where pair.hasPrefix("token=") {
             return String(pair.dropFirst(6))

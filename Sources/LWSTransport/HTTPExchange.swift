@@ -35,6 +35,8 @@ final class HTTPExchange {
     /// The answer says `connection: close` and the connection closes once it is written (the request's framing
     /// left lws expecting input that will never come, or the request was refused before its body).
     var closeAfterResponse = false
+    /// The refusal is out and the socket's write side is shut (`.discarding` on HTTP/1).
+    var writeSideShut = false
     /// Bytes that may still be read and dropped (`.discarding`, and stray input after a body-less POST).
     var discardBudget: Int
     /// A streamed body goes out in HTTP/1.1 chunks; false on HTTP/2 (DATA frames) and HTTP/1.0 (close ends it).

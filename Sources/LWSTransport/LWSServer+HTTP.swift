@@ -24,6 +24,8 @@ extension LWSServer {
         guard let exchange = exchanges[id.rawValue], case .deferred = exchange.state else { return false }
         if case .deferred = reply { return true }
         exchange.state = .ready(reply)
+        // Input back on (see `answer`'s `.deferred`): while it is off lws also withholds WRITEABLE.
+        _ = lws_rx_flow_control(exchange.wsi, 1)
         lws_callback_on_writable(exchange.wsi)
         return true
     }
@@ -86,7 +88,8 @@ extension LWSServer {
         } else if [.post, .put, .patch].contains(head.method) {
             if header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) != nil {
                 return refuse(
-                    exchange, .text(411, "a request body needs a Content-Length (chunked request bodies are not supported)"))
+                    exchange,
+                    .text(411, "a request body needs a Content-Length (chunked request bodies are not supported)"))
             }
             exchange.closeAfterResponse = true
         }
@@ -131,6 +134,13 @@ extension LWSServer {
             return answer(exchange, reply)
         case .streaming(let producer, paused: false):
             return writeChunk(exchange, producer)
+        case .discarding where !exchange.writeSideShut && lws_get_network_wsi(wsi) == wsi:
+            // The refusal has left lws (WRITEABLE comes only once its output list is empty): end the write side,
+            // so a client still waiting for the end of the answer sees it, closes, and lws then closes too.
+            exchange.writeSideShut = true
+            let fd = lws_get_socket_fd(wsi)
+            if fd >= 0 { shutdown(fd, Int32(SHUT_WR)) }
+            return 0
         default:
             return 0
         }
@@ -165,7 +175,15 @@ extension LWSServer {
             return writeResponse(exchange, response) ? finish(exchange) : -1
         case .deferred:
             // lws set a short timeout for the request's content; a deferred answer gets as long as an idle client.
+            // When it expires lws closes the connection, and the delegate hears the request was cancelled.
             lws_set_timeout(exchange.wsi, PENDING_TIMEOUT_USER_OK, Int32(max(1, options.idleTimeoutSeconds)))
+            if case .deferred = exchange.state {
+                // Input off until the answer: in the state lws leaves a request in after its head (or body), it
+                // does not read, so input that comes meanwhile (a pipelined request, or the end of the stream when
+                // the client leaves) would wake the loop again and again, spinning until the answer. A client that
+                // left is then noticed when the answer is written, and the answer is dropped.
+                _ = lws_rx_flow_control(exchange.wsi, 0)
+            }
             return 0
         case .stream(let status, let contentType, let headers, let producer):
             guard writeStreamHead(exchange, status: status, contentType: contentType, headers: headers) else {
@@ -196,7 +214,9 @@ extension LWSServer {
     private func refuse(_ exchange: HTTPExchange, _ response: HTTPResponse) -> Int32 {
         exchange.state = .discarding
         exchange.closeAfterResponse = true
-        return writeResponse(exchange, response) ? 0 : -1
+        guard writeResponse(exchange, response) else { return -1 }
+        lws_callback_on_writable(exchange.wsi)
+        return 0
     }
 
     /// Writes a whole response: head, then body (none for HEAD, whose Content-Length still says the body's size).

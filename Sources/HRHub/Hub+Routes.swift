@@ -1,0 +1,61 @@
+import HRCore
+import HRProtocol
+import LWSTransport
+
+/// The hub's HTTP routes and their handlers. A new route is one `add` line and one handler method; the router
+/// answers HEAD, OPTIONS, 405 with `allow` and 404 naming the path by itself.
+extension Hub {
+    static let routes: HTTPRouter<Hub> = {
+        var router = HTTPRouter<Hub>()
+        router.add(.get, "/healthz", Hub.healthz)
+        router.add(.get, "/metrics", Hub.metricsPage)
+        router.add(.get, "/v1/classes", Hub.classList)
+        router.add(.get, "/v1/classes/live", Hub.classList)
+        router.add(.get, "/v1/classes/{classId}/ws", Hub.upgradeRequired)
+        for picker in ["/", "/index.html", "/classes", "/classes/"] {
+            router.add(.get, picker, Hub.pickerPage)
+        }
+        router.add(.get, "/classes/{classId}", Hub.classPage)
+        return router
+    }()
+
+    func healthz(_ request: HTTPRequest, _ parameters: RouteParameters) -> HTTPReply {
+        .response(isDraining ? .text(503, "draining") : .text(200, "ok"))
+    }
+
+    func metricsPage(_ request: HTTPRequest, _ parameters: RouteParameters) -> HTTPReply {
+        .response(
+            HTTPResponse(
+                status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                body: metrics.render(relay: relay, isDraining: isDraining)))
+    }
+
+    /// `/v1/classes` (with connection counts) and `/v1/classes/live`. Class lists say who trains where: an admin
+    /// token on a hub with a secret.
+    func classList(_ request: HTTPRequest, _ parameters: RouteParameters) -> HTTPReply {
+        guard access.isAdmin(bearer: bearer(request.head), nowSeconds: HubClock.nowMs() / 1000) else {
+            return .response(.text(401, "an admin token is required: Authorization: Bearer … or ?token=…"))
+        }
+        let withConnections = request.head.path == "/v1/classes"
+        return .response(
+            HTTPResponse(
+                status: 200, contentType: WebRoutes.jsonType,
+                body: Array(WebRoutes.classesJSON(relay, connections: withConnections).utf8)))
+    }
+
+    func upgradeRequired(_ request: HTTPRequest, _ parameters: RouteParameters) -> HTTPReply {
+        .response(.text(426, "WebSocket upgrade required"))
+    }
+
+    func pickerPage(_ request: HTTPRequest, _ parameters: RouteParameters) -> HTTPReply {
+        .response(HTTPResponse(status: 200, contentType: WebRoutes.htmlType, body: WebAssets.pickerPage))
+    }
+
+    func classPage(_ request: HTTPRequest, _ parameters: RouteParameters) -> HTTPReply {
+        let classID = parameters["classId"]
+        guard Identifier.isValid(classID) else {
+            return .response(.text(400, "bad class id '\(classID)': expected \(Identifier.rule)"))
+        }
+        return .response(HTTPResponse(status: 200, contentType: WebRoutes.htmlType, body: WebAssets.classPage))
+    }
+}
