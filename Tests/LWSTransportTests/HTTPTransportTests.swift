@@ -226,7 +226,7 @@ import Testing
         #expect(response.headers["cache-control"] == "no-store")
         #expect(response.body.count == total)
         #expect(response.body.prefix(1000).enumerated().allSatisfy { $0.element == UInt8($0.offset % 251) })
-        #expect(worstLead <= 16 * chunk, "the producer ran \(worstLead) bytes ahead of the reader")
+        #expect(worstLead <= 8 * chunk, "the producer ran \(worstLead) bytes ahead of the reader")
         print("stream: worst lead of the producer over the reader: \(worstLead) bytes (\(worstLead / chunk) chunks)")
         let state = try hub.observations.wait(for: "the producer's release") { $0.producersReleased == 1 }
         #expect(state.producedBytes == total && state.cancelled.isEmpty)
