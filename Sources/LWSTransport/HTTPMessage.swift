@@ -108,7 +108,8 @@ public struct HTTPHeader: Hashable, Sendable {
     }
 }
 
-/// A complete, small HTTP response.
+/// A complete, small HTTP response, written in one go (lws keeps a copy of what the socket does not take at once;
+/// a large body should be a stream instead).
 public struct HTTPResponse: Sendable {
     public var status: UInt32
     public var contentType: String

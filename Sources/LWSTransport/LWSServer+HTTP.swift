@@ -186,6 +186,10 @@ extension LWSServer {
             }
             return 0
         case .stream(let status, let contentType, let headers, let producer):
+            // Without chunks (HTTP/1.0) only the end of the connection ends the body.
+            if !exchange.chunkedFraming && lws_get_network_wsi(exchange.wsi) == exchange.wsi {
+                exchange.closeAfterResponse = true
+            }
             guard writeStreamHead(exchange, status: status, contentType: contentType, headers: headers) else {
                 return -1
             }
@@ -274,7 +278,9 @@ extension LWSServer {
         _ end: UnsafeMutablePointer<UInt8>
     ) -> Bool {
         var all = headers
-        if exchange.closeAfterResponse && exchange.chunkedFraming { all.append(HTTPHeader("connection", "close")) }
+        if exchange.closeAfterResponse && lws_get_network_wsi(exchange.wsi) == exchange.wsi {
+            all.append(HTTPHeader("connection", "close"))
+        }
         for header in all {
             let name = Array((header.name + ":").utf8) + [0]
             let value = Array(header.value.utf8)

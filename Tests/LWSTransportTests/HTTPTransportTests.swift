@@ -269,6 +269,17 @@ import Testing
         #expect(response.body.enumerated().allSatisfy { $0.element == UInt8($0.offset % 251) })
     }
 
+    @Test func streamToAnHTTP10ClientEndsWithTheConnection() throws {
+        let hub = try TestHTTPServer(streamChunkBytes: 1000)
+        defer { hub.stop() }
+        let client = try RawHTTPClient(port: hub.port)
+        try client.send("GET /stream?bytes=2500 HTTP/1.0\r\nconnection: keep-alive\r\n\r\n")
+        let response = try client.readResponse()
+        #expect(response.status == 200 && response.headers["transfer-encoding"] == nil)
+        #expect(response.headers["connection"] == "close")
+        #expect(response.body.count == 2500)
+    }
+
     @Test func headOfAStreamSendsTheHeadAndNeverCallsTheProducer() throws {
         let hub = try TestHTTPServer()
         defer { hub.stop() }
