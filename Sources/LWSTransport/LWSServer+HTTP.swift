@@ -103,6 +103,7 @@ extension LWSServer {
         if case .receivingBody = exchange.state {
             guard exchange.body.count + length <= options.maxRequestBodyBytes else { return -1 }
             if let input, length > 0 {
+                // `input` is lws's read buffer, valid for this callback only: copied, never kept.
                 exchange.body.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
             }
             return 0
