@@ -20,6 +20,8 @@ final class Client {
     var closing = false
     /// Errors this connection caused (duplicates excepted), towards `maxErrors`.
     var errors = 0
+    /// What this connection was acked (publishing connections, with the record on).
+    var ack = AckState()
     /// Position in `room.viewers`, for O(1) removal; nil when not viewing.
     var viewerIndex: Int?
 

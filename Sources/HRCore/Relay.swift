@@ -1,3 +1,4 @@
+import DequeModule
 import HeapModule
 import HRProtocol
 
@@ -7,6 +8,10 @@ public enum RelayEffect: Equatable, Sendable {
     case write(ClientID)
     /// Close the client with this code; with `flushFirst`, after writing what is queued.
     case close(ClientID, CloseCode, flushFirst: Bool)
+    /// Every sample of an upload is recorded or known: answer it (`highestSeq`: the upload's highest seq).
+    case uploadCommitted(UploadID, accepted: Int, duplicates: Int, highestSeq: UInt32?)
+    /// The record refused (part of) an upload: answer 503, nothing of it is promised.
+    case uploadFailed(UploadID)
 }
 
 /// The relay's whole state: classes, participants, connections and their queues.
@@ -19,11 +24,20 @@ public enum RelayEffect: Equatable, Sendable {
 public final class Relay {
     public let config: RelayConfig
     /// Every outcome counted; read it for metrics.
-    public private(set) var counters = RelayCounters()
+    public internal(set) var counters = RelayCounters()
 
-    private var rooms: [String: ClassRoom] = [:]
-    private var clients: [ClientID: Client] = [:]
-    private var effects: [RelayEffect] = []
+    var rooms: [String: ClassRoom] = [:]
+    var clients: [ClientID: Client] = [:]
+    var effects: [RelayEffect] = []
+
+    // The record (Relay+Record.swift); all empty when `record` is nil.
+    let record: RecordIndex?
+    var pendingRecord: [RecordedSample] = []
+    var pendingWrites: [RecordWrite] = []
+    var pendingProfiles: [RecordedProfile] = []
+    var inFlight = Deque<InFlightBatch>()
+    var nextBatchID: UInt64 = 0
+    var uploads: [UploadID: UploadProgress] = [:]
     /// When held samples come due, earliest first; entries whose participant moved on are skipped.
     private var wakeups = Heap<Wakeup>()
     private var nextHousekeepingMs: Int64 = .min
@@ -47,8 +61,11 @@ public final class Relay {
         static func == (a: Wakeup, b: Wakeup) -> Bool { a.atMs == b.atMs && a.rider === b.rider }
     }
 
-    public init(config: RelayConfig = RelayConfig()) {
+    /// A relay; with `record`, it keeps the class record (docs/PROTOCOL.md): accepted samples go out in
+    /// `takeRecordBatch()`, devices are acked after `recordCommitted`, and participants are seeded from `record`.
+    public init(config: RelayConfig = RelayConfig(), record: RecordIndex? = nil) {
         self.config = config
+        self.record = record
     }
 
     /// Number of classes remembered.
@@ -160,6 +177,10 @@ public final class Relay {
                 return reject(id, ProtocolError(.notAllowed, "a \(client.role.rawValue) cannot send hello"), now: now)
             }
             rider.update(with: profile)
+            if isRecording {
+                pendingProfiles.append(
+                    RecordedProfile(classID: client.room.id, participant: rider.id, profile: rider.profile))
+            }
             broadcast(.join(p: rider.id, profile: rider.profile), in: client.room, now: now)
         case .hr(let sample):
             guard let rider = client.participant else {
@@ -177,6 +198,7 @@ public final class Relay {
     public func reject(_ id: ClientID, _ error: ProtocolError, now: Int64) {
         guard let client = clients[id], !client.closing else { return }
         counters.errors += 1
+        if let seq = error.seq, client.participant != nil { client.ack.sent(seq) }
         send(.error(error), to: client, now: now)
         guard error.code != .duplicate else { return }
         client.errors += 1
@@ -187,6 +209,9 @@ public final class Relay {
     }
 
     private func ingest(_ sample: Sample, from rider: Participant, client: Client, now: Int64) {
+        if isRecording && rider.accepted.isBelowWindow(sample.seq) {
+            return backfill(sample, from: rider, client: client, now: now)
+        }
         if rider.accepted.contains(sample.seq) {
             counters.duplicates += 1
             return reject(
@@ -202,6 +227,12 @@ public final class Relay {
                 now: now)
         }
         rider.accepted.insert(sample.seq)
+        if isRecording {
+            client.ack.sent(sample.seq)
+            appendRecord(
+                sample, classID: client.room.id, participant: rider.id, hrmax: rider.profile.hrmax, kind: .live,
+                client: client, now: now)
+        }
         rider.clock.observe(ts: sample.ts, arrivalMs: now)
         counters.received += 1
         let room = client.room
@@ -219,6 +250,24 @@ public final class Relay {
         }
         rider.jitter.insert(sample, arrivalMs: now, offsetMs: rider.clock.offset)
         releaseDue(rider, in: room, now: now)
+    }
+
+    /// A seq older than the duplicate window, with the record on: the record decides at commit whether it is a
+    /// duplicate (then `error`) or a backfill (recorded, named late to viewers). Takes a rate token (given
+    /// back for a duplicate).
+    private func backfill(_ sample: Sample, from rider: Participant, client: Client, now: Int64) {
+        guard rider.bucket.take(now: now) else {
+            counters.rateLimited += 1
+            return reject(
+                client.id,
+                ProtocolError(.rateLimited, "more than \(config.maxSampleRate) samples per second", seq: sample.seq),
+                now: now)
+        }
+        rider.lastActivityMs = now
+        client.ack.sent(sample.seq)
+        appendRecord(
+            sample, classID: client.room.id, participant: rider.id, hrmax: rider.profile.hrmax, kind: .backfill,
+            client: client, now: now)
     }
 
     /// Releases what the participant's jitter buffer has due, and books a wake-up for what it still holds.
@@ -278,11 +327,11 @@ public final class Relay {
         clients[id]?.writeRequested ?? false
     }
 
-    private func send(_ message: HubMessage, to client: Client, now: Int64) {
+    func send(_ message: HubMessage, to client: Client, now: Int64) {
         enqueue(OutboundMessage(control: message), to: client, now: now)
     }
 
-    private func broadcast(_ message: HubMessage, in room: ClassRoom, now: Int64) {
+    func broadcast(_ message: HubMessage, in room: ClassRoom, now: Int64) {
         guard !room.viewers.isEmpty else { return }
         let encoded = OutboundMessage(control: message)
         for viewer in room.viewers { enqueue(encoded, to: viewer, now: now) }
@@ -395,6 +444,7 @@ public final class Relay {
     private func makeParticipant(_ id: String, in room: ClassRoom) -> Participant {
         let rider = Participant(id: id, maxSampleRate: config.maxSampleRate, jitter: config.jitterSettings)
         room.participants[id] = rider
+        seedFromRecord(rider, classID: room.id)
         return rider
     }
 }

@@ -25,6 +25,16 @@ public struct RelayCounters: Sendable, Equatable {
     public var slowConsumerCloses = 0
     /// Connections replaced by a newer one for the same participant (4009).
     public var takeovers = 0
+    /// Samples the record committed as new (live, backfill and upload).
+    public var recorded = 0
+    /// Samples the record already held when they were committed (counted once more nowhere else).
+    public var recordDuplicates = 0
+    /// Samples too old for the live path, new to the record: recorded and named late.
+    public var backfilled = 0
+    /// Samples the record refused (overloaded or closed): not recorded, never acked.
+    public var recordFailed = 0
+    /// `ack` messages sent.
+    public var acks = 0
     /// Per delivered sample: hub residency, from arrival (`rts`) to being put into a frame.
     public var residency = LatencyHistogram()
     /// Per delivered sample: estimated age when put into a frame, `now − (ts + device clock offset)`: what

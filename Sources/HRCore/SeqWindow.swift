@@ -20,6 +20,25 @@ public struct SeqWindow: Sendable, Equatable {
         return bits & (1 << UInt128(distance)) != 0
     }
 
+    /// Whether `seq` lies below the window: older than the 128 seqs it tracks, so the window cannot tell a
+    /// duplicate from a never-seen seq (with the record on, the store answers for those).
+    public func isBelowWindow(_ seq: UInt32) -> Bool {
+        guard let highest else { return false }
+        return seq < highest && highest - seq >= Self.width
+    }
+
+    /// Starts the window from seqs already accepted elsewhere (the record, after a restart), in any order.
+    public mutating func seed(_ seqs: [UInt32]) {
+        for seq in seqs { insert(seq) }
+    }
+
+    /// Forgets `seq` (a write the record could not take, so a resend must be accepted again). The top stays:
+    /// `highest` is a high-water mark of what was accepted, not a claim that it was kept.
+    public mutating func remove(_ seq: UInt32) {
+        guard let top = highest, seq <= top, top - seq < Self.width else { return }
+        bits &= ~(1 << UInt128(top - seq))
+    }
+
     /// Records `seq` as accepted.
     public mutating func insert(_ seq: UInt32) {
         guard let top = highest else {

@@ -20,6 +20,11 @@ public struct TokenBucket: Sendable, Equatable {
         return true
     }
 
+    /// Gives back a token taken for something that turned out not to count (a duplicate found later).
+    public mutating func refund() {
+        tokens = min(capacity, tokens + 1)
+    }
+
     /// When the next token is there: `now` when one already is.
     public mutating func nextTokenMs(now: Int64) -> Int64 {
         refill(now: now)

@@ -81,6 +81,8 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
                 server.requestWrite(ConnectionID(id.rawValue))
             case .close(let id, let code, let flushFirst):
                 server.close(ConnectionID(id.rawValue), code: code.rawValue, reason: code.reason, flushFirst: flushFirst)
+            case .uploadCommitted, .uploadFailed:
+                break  // the record is not wired yet
             }
         }
         rescheduleTimer(now: now)

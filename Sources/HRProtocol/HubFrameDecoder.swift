@@ -178,6 +178,8 @@ private struct HubEnvelope: Decodable {
             }
             message = .pong(
                 id: id, ct: try c.decodeIfPresent(Int64.self, forKey: .ct), ht: try c.decode(Int64.self, forKey: .ht))
+        case "ack":
+            message = .ack(seq: try c.decode(UInt32.self, forKey: .seq))
         default:
             throw ProtocolError(.badJSON, "unknown hub message type '\(type)'")
         }

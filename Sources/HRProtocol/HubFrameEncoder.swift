@@ -87,6 +87,10 @@ public enum HubFrameEncoder {
             out.appendLiteral(#","ht":"#)
             out.appendDecimal(ht)
             out.append(0x7D)
+        case .ack(let seq):
+            out.appendLiteral(#"{"t":"ack","seq":"#)
+            out.appendDecimal(UInt64(seq))
+            out.append(0x7D)
         }
     }
 

@@ -267,6 +267,9 @@ public enum HubMessage: Sendable, Equatable {
     case error(ProtocolError)
     /// `pong`: the answer to a `ping`; `ht` is hub time.
     case pong(id: PingID, ct: Int64?, ht: Int64)
+    /// `ack` (to publishing connections, with the record on): every sample this connection sent with a seq ≤ `seq`
+    /// is committed to the record or was rejected with an `error` naming its seq.
+    case ack(seq: UInt32)
 }
 
 /// WebSocket close codes the hub uses.

@@ -36,12 +36,12 @@ final class RelayHarness {
     private var nextID: UInt64 = 1
     private var recorded: [RelayEffect] = []
 
-    init(classID: String = "spin", configure: (inout RelayConfig) -> Void = { _ in }) {
+    init(classID: String = "spin", record: RecordIndex? = nil, configure: (inout RelayConfig) -> Void = { _ in }) {
         var config = RelayConfig()
         config.jitterBuffer = false
         config.housekeepingMs = 0
         configure(&config)
-        relay = Relay(config: config)
+        relay = Relay(config: config, record: record)
         self.classID = classID
     }
 
@@ -158,6 +158,11 @@ extension HubMessage {
         return nil
     }
 
+    var ack: UInt32? {
+        if case .ack(let seq) = self { return seq }
+        return nil
+    }
+
     var welcome: Welcome? {
         if case .welcome(let welcome) = self { return welcome }
         return nil
@@ -181,6 +186,7 @@ extension [HubMessage] {
     var samples: [RelayedSample] { compactMap(\.sample) }
     var gaps: [Gap] { compactMap(\.gap) }
     var errors: [ProtocolError] { compactMap(\.error) }
+    var acks: [UInt32] { compactMap(\.ack) }
     func seqs(of p: String) -> [UInt32] { samples.filter { $0.p == p }.map(\.sample.seq) }
 }
 

@@ -1,0 +1,30 @@
+import HRProtocol
+
+/// What the relay asks the class record synchronously, once per participant it starts to remember: the seqs
+/// already recorded at the top of the participant's stream (to seed its duplicate window and `welcome.last_seq`
+/// after a restart) and the recorded profile (so zones keep their hrmax). The hub adapts its `RecordStore`;
+/// tests use a dictionary. A lookup that fails answers "nothing recorded": the store still refuses to record a
+/// key twice, so a wrong answer costs a duplicate noticed at commit, never a double count.
+public protocol RecordIndex: AnyObject {
+    /// The highest recorded seqs of `participant` in `classID`, highest first, at most `limit`; and its profile.
+    func recorded(classID: String, participant: String, limit: Int) -> (seqs: [UInt32], profile: Profile?)
+}
+
+/// Accepted samples (and profile updates) the relay wants written, in order. The hub hands them to its
+/// `RecordStore` and reports the outcome with `Relay.recordCommitted(_:inserted:now:)`, batches in the order
+/// they were taken.
+public struct RecordBatch: Sendable {
+    /// Identifies the batch in `recordCommitted`.
+    public let id: UInt64
+    /// Samples to append, in acceptance order.
+    public var samples: [RecordedSample]
+    /// Profile updates (`hello`) since the previous batch.
+    public var profiles: [RecordedProfile]
+}
+
+/// An offline upload (`POST …/samples`) waiting for its commit; the hub answers the HTTP request when the relay
+/// reports `.uploadCommitted`.
+public struct UploadID: Hashable, Sendable {
+    public let rawValue: UInt64
+    public init(_ rawValue: UInt64) { self.rawValue = rawValue }
+}
