@@ -132,7 +132,7 @@ enum Rule {
 }
 
 /// Every field name a client frame may carry; any other key is ignored.
-private enum ClientKey: String, CodingKey {
+enum ClientKey: String, CodingKey {
     case t, name, hrmax, hrrest, seq, ts, bpm, rr, contact, ee, id, ct
 }
 
@@ -167,7 +167,7 @@ private func clipped(_ text: String) -> String {
 }
 
 /// Reads and validates fields of one client object. Every failure is a `ProtocolError` that names the field.
-private struct FieldReader {
+struct FieldReader {
     let container: KeyedDecodingContainer<ClientKey>
     /// The `hr` being read, once its `seq` is known: attached to every later error.
     var seq: UInt32?
