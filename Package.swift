@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "HRHub",
             dependencies: [
-                "HRProtocol", "HRCore", "HRSimulation", "LWSTransport", "HRAuth",
+                "HRProtocol", "HRCore", "HRSimulation", "LWSTransport", "HRAuth", "HRRecord",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

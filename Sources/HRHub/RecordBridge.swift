@@ -1,0 +1,65 @@
+import HRCore
+import HRProtocol
+import HRRecord
+import Logging
+import Synchronization
+
+/// Joins the relay's record side to a `RecordStore`: hands each `RecordBatch` to the store, and brings the
+/// store's completions (which come on the store's thread) back to the service thread in one posted job per
+/// burst, where `Hub` reports them to the relay. Also answers the relay's synchronous lookups (`RecordIndex`).
+///
+/// Threading: `submit`, `takeCompleted` and `recorded` run on the service thread; the store's completion
+/// handler runs on the store's thread and touches only `completed` (under its mutex) and `wake`.
+final class RecordBridge: RecordIndex, Sendable {
+    let store: any RecordStore
+    private let logger: Logger
+    /// Batches the store has finished and the relay has not heard of yet, in completion order.
+    private let completed = Mutex<[(id: UInt64, inserted: [Bool]?)]>([])
+    /// Posts a job to the service thread that calls `Hub.recordCompleted` (set once, before the first batch).
+    private let wake: @Sendable () -> Void
+
+    init(store: any RecordStore, logger: Logger, wake: @escaping @Sendable () -> Void) {
+        self.store = store
+        self.logger = logger
+        self.wake = wake
+    }
+
+    /// Hands a batch to the store. Service thread; returns at once.
+    func submit(_ batch: RecordBatch) {
+        for profile in batch.profiles { store.appendProfile(profile) }
+        let id = batch.id
+        store.append(batch.samples) { [self] result in
+            let inserted: [Bool]?
+            switch result {
+            case .success(let flags): inserted = flags
+            case .failure: inserted = nil
+            }
+            // One wake-up per burst: only the completion that finds the list empty posts the job.
+            let first = completed.withLock { list in
+                list.append((id, inserted))
+                return list.count == 1
+            }
+            if first { wake() }
+        }
+    }
+
+    /// Every completion not yet reported, in order. Service thread.
+    func takeCompleted() -> [(id: UInt64, inserted: [Bool]?)] {
+        completed.withLock { list in
+            defer { list.removeAll(keepingCapacity: true) }
+            return list
+        }
+    }
+
+    func recorded(classID: String, participant: String, limit: Int) -> (seqs: [UInt32], profile: Profile?) {
+        do {
+            let seqs = try store.recentSeqs(classID: classID, participant: participant, limit: limit)
+            let profile = try store.profiles(classID: classID).first { $0.participant == participant }?.profile
+            return (seqs, profile)
+        } catch {
+            // The store still refuses a second copy of a key at commit; this only costs a late duplicate error.
+            logger.error("record lookup failed", metadata: ["class": "\(classID)", "error": "\(error)"])
+            return ([], nil)
+        }
+    }
+}
