@@ -156,6 +156,16 @@ extension Relay {
         if progress.remaining == 0 { finishUpload(id) }
     }
 
+    /// Whether the relay has `participant` of `classID` in memory (then it knows its profile and window).
+    public func isRemembered(classID: String, participant: String) -> Bool {
+        rooms[classID]?.participants[participant] != nil
+    }
+
+    /// The highest seq accepted for `participant` of `classID` while in memory (`welcome.last_seq`), or nil.
+    public func lastSeq(classID: String, participant: String) -> UInt32? {
+        rooms[classID]?.participants[participant]?.accepted.highest
+    }
+
     // MARK: - Internals
 
     /// Queues an accepted sample for the next batch.

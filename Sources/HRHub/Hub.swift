@@ -2,6 +2,7 @@ import Foundation
 import HRAuth
 import HRCore
 import HRProtocol
+import HRRecord
 import LWSTransport
 import Logging
 
@@ -16,7 +17,7 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
     let settings: HubConfiguration
     /// Who may connect where (open when no secret is configured).
     let access: Access
-    private let logger: Logger
+    let logger: Logger
     let metrics = HubMetrics()
     /// Remote address of each open connection, and how many each address holds (the per-address limit).
     private var peers: [ConnectionID: String] = [:]
@@ -25,15 +26,29 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
     private var drainDeadline: Int64?
     /// When the timer is set to fire; `.max` when it is not set.
     private var timerAtMs: Int64 = .max
+    /// The class record's store, joined to the relay (nil with `--record off`).
+    let record: RecordBridge?
+    /// Uploads waiting for their commit, by the relay's id (Hub+Record.swift).
+    var pendingUploads: [UploadID: PendingUpload] = [:]
+    var nextUploadID: UInt64 = 0
+    /// When retention next runs.
+    var nextRetentionMs: Int64 = 0
 
-    init(server: LWSServer, settings: HubConfiguration, logger: Logger) {
+    init(server: LWSServer, settings: HubConfiguration, store: (any RecordStore)?, logger: Logger) {
         self.server = server
         self.settings = settings
         var relayConfig = settings.relay
         relayConfig.maxClasses = settings.maxClasses
         relayConfig.maxParticipantsPerClass = settings.maxParticipantsPerClass
         relayConfig.maxErrors = settings.maxErrors
-        self.relay = Relay(config: relayConfig)
+        if let store {
+            let bridge = RecordBridge(store: store, logger: logger)
+            self.record = bridge
+            self.relay = Relay(config: relayConfig, record: bridge)
+        } else {
+            self.record = nil
+            self.relay = Relay(config: relayConfig)
+        }
         self.access = Access(secret: settings.jwtSecret)
         self.logger = logger
     }
@@ -41,6 +56,11 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
     /// Starts the housekeeping timer and, when asked, the demo class. Service thread (before `run`).
     func start(demoRiders: Int?) {
         let now = HubClock.nowMs()
+        // Runs on the store's thread: it only posts; the job runs on the service thread.
+        record?.whenCompleted { [weak self] in
+            guard let hub = self else { return }
+            hub.server.post { hub.recordCompleted() }
+        }
         if let riders = demoRiders {
             let demo = DemoClass(riders: riders, seed: 2026, startMs: now)
             demo.start(in: relay, now: now)
@@ -74,15 +94,18 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
 
     /// Carries out what the relay asked for, then makes sure the timer fires when the relay next has work
     /// (a held sample coming due, or housekeeping).
-    private func applyEffects(now: Int64) {
+    func applyEffects(now: Int64) {
+        if let record, let batch = relay.takeRecordBatch() { record.submit(batch) }
         for effect in relay.takeEffects() {
             switch effect {
             case .write(let id):
                 server.requestWrite(ConnectionID(id.rawValue))
             case .close(let id, let code, let flushFirst):
                 server.close(ConnectionID(id.rawValue), code: code.rawValue, reason: code.reason, flushFirst: flushFirst)
-            case .uploadCommitted, .uploadFailed:
-                break  // the record is not wired yet
+            case .uploadCommitted(let id, let accepted, let duplicates, let highestSeq):
+                answerUpload(id, accepted: accepted, duplicates: duplicates, highestSeq: highestSeq)
+            case .uploadFailed(let id):
+                answerUpload(id, failure: "record unavailable: the upload was not stored, send it again")
             }
         }
         rescheduleTimer(now: now)

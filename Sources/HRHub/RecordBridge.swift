@@ -15,13 +15,18 @@ final class RecordBridge: RecordIndex, Sendable {
     private let logger: Logger
     /// Batches the store has finished and the relay has not heard of yet, in completion order.
     private let completed = Mutex<[(id: UInt64, inserted: [Bool]?)]>([])
-    /// Posts a job to the service thread that calls `Hub.recordCompleted` (set once, before the first batch).
-    private let wake: @Sendable () -> Void
+    /// Posts a job to the service thread that reports completions (`whenCompleted`, set before the first batch).
+    private let wake = Mutex<(@Sendable () -> Void)?>(nil)
 
-    init(store: any RecordStore, logger: Logger, wake: @escaping @Sendable () -> Void) {
+    init(store: any RecordStore, logger: Logger) {
         self.store = store
         self.logger = logger
-        self.wake = wake
+    }
+
+    /// What to call (on the store's thread) when completions are waiting: it should post a job to the service
+    /// thread that calls `takeCompleted`.
+    func whenCompleted(_ action: @escaping @Sendable () -> Void) {
+        wake.withLock { $0 = action }
     }
 
     /// Hands a batch to the store. Service thread; returns at once.
@@ -39,7 +44,7 @@ final class RecordBridge: RecordIndex, Sendable {
                 list.append((id, inserted))
                 return list.count == 1
             }
-            if first { wake() }
+            if first { wake.withLock { $0 }?() }
         }
     }
 

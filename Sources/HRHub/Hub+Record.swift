@@ -1,0 +1,191 @@
+import HRAuth
+import HRCore
+import HRProtocol
+import HRRecord
+import LWSTransport
+
+/// An upload waiting for its commit: the HTTP request to answer and where to read `last_seq`.
+struct PendingUpload {
+    let request: HTTPRequestID
+    let classID: String
+    let participant: String
+}
+
+/// The class record's side of the hub (docs/PROTOCOL.md, "The class record"): store completions back into the
+/// relay, the upload endpoint, reading the record back, health and retention. Service thread, like all of `Hub`.
+extension Hub {
+    /// The store finished batches: report each to the relay, in order, and carry out what follows (acks, gaps,
+    /// upload answers).
+    func recordCompleted() {
+        guard let record else { return }
+        let now = HubClock.nowMs()
+        for (id, inserted) in record.takeCompleted() {
+            relay.recordCommitted(id, inserted: inserted, now: now)
+        }
+        applyEffects(now: now)
+    }
+
+    /// `/healthz`'s answer while not draining: 503 `record unavailable` while the store cannot commit.
+    var recordHealth: HTTPResponse? {
+        guard let record, case .unavailable(let reason) = record.store.health else { return nil }
+        return .text(503, "record unavailable: \(reason)")
+    }
+
+    // MARK: - POST /v1/classes/{classId}/participants/{participantId}/samples
+
+    /// An offline upload: all or nothing, answered once every sample is committed (or known to be recorded).
+    func upload(_ request: HTTPRequest, classID: String, participant: String) -> HTTPReply {
+        guard let record else { return .response(.text(404, "the record is off on this hub (--record off)")) }
+        let now = HubClock.nowMs()
+        let bearer = bearer(request.head)
+        let asPublisher = access.check(
+            ConnectRequest(classID: classID, role: .publisher, participant: participant), bearer: bearer,
+            nowSeconds: now / 1000)
+        let asRider = access.check(
+            ConnectRequest(classID: classID, role: .participant, participant: participant), bearer: bearer,
+            nowSeconds: now / 1000)
+        switch (asPublisher, asRider) {
+        case (.allow, _), (_, .allow): break
+        case (.unauthorized(let why), _): return .response(.text(401, why))
+        case (.forbidden(let why), _): return .response(.text(403, why))
+        }
+        let samples: [Sample]
+        do throws(UploadDecoder.Failure) {
+            samples = try UploadDecoder.decode(request.body)
+        } catch {
+            switch error {
+            case .tooLarge(let reason): return .response(.text(413, reason))
+            case .invalid(let reason): return .response(.text(400, reason))
+            }
+        }
+        nextUploadID += 1
+        let id = UploadID(nextUploadID)
+        pendingUploads[id] = PendingUpload(request: request.id, classID: classID, participant: participant)
+        let profile = relay.isRemembered(classID: classID, participant: participant)
+            ? nil : record.recorded(classID: classID, participant: participant, limit: 0).profile
+        relay.upload(id, classID: classID, participant: participant, samples: samples, recordedProfile: profile, now: now)
+        applyEffects(now: now)
+        return .deferred
+    }
+
+    /// Answers an upload whose samples are all committed.
+    func answerUpload(_ id: UploadID, accepted: Int, duplicates: Int, highestSeq: UInt32?) {
+        guard let pending = pendingUploads.removeValue(forKey: id) else { return }
+        let recorded = record.flatMap {
+            try? $0.store.recentSeqs(classID: pending.classID, participant: pending.participant, limit: 1).first
+        }
+        let remembered = relay.lastSeq(classID: pending.classID, participant: pending.participant)
+        let last = [recorded, remembered, highestSeq].compactMap { $0 }.max()
+        let body = #"{"accepted":\#(accepted),"duplicates":\#(duplicates),"last_seq":\#(last.map { "\($0)" } ?? "null")}"#
+        _ = server.respond(pending.request, HTTPResponse(status: 200, contentType: WebRoutes.jsonType, body: Array(body.utf8)))
+    }
+
+    /// Answers an upload the store refused.
+    func answerUpload(_ id: UploadID, failure: String) {
+        guard let pending = pendingUploads.removeValue(forKey: id) else { return }
+        _ = server.respond(pending.request, .text(503, failure))
+    }
+
+    // MARK: - GET /v1/classes/{classId}/record
+
+    /// Every recorded sample of the class (`?participant=` narrows it; `?format=csv`), streamed from a cursor.
+    func recordDump(_ request: HTTPRequest, classID: String) -> HTTPReply {
+        guard let record else { return .response(.text(404, "the record is off on this hub (--record off)")) }
+        if let refusal = viewerRefusal(request, classID: classID) { return .response(refusal) }
+        let query = QueryItems(request.head.query)
+        let format: RecordEncoder.Format
+        switch query["format"] {
+        case nil, "json": format = .json
+        case "csv": format = .csv
+        case let other?: return .response(.text(400, "bad format '\(other)': expected json or csv"))
+        }
+        let participant = query["participant"]
+        if let participant, !Identifier.isValid(participant) {
+            return .response(.text(400, "bad participant id '\(participant)': expected \(Identifier.rule)"))
+        }
+        do {
+            guard try record.store.hasRecord(classID: classID) else {
+                return .response(.text(404, "no record for class '\(classID)'"))
+            }
+            let cursor = try record.store.read(classID: classID, participant: participant)
+            return .stream(
+                status: 200, contentType: format.contentType, producer: RecordStream(cursor: cursor, format: format))
+        } catch {
+            return .response(.text(503, "record unavailable: \(error)"))
+        }
+    }
+
+    /// Nil when `request` may read the class's record: a viewer or admin token for it (or an open hub).
+    func viewerRefusal(_ request: HTTPRequest, classID: String) -> HTTPResponse? {
+        let decision = access.check(
+            ConnectRequest(classID: classID, role: .viewer, participant: nil), bearer: bearer(request.head),
+            nowSeconds: HubClock.nowMs() / 1000)
+        switch decision {
+        case .allow: return nil
+        case .unauthorized(let why): return .text(401, why)
+        case .forbidden(let why): return .text(403, why)
+        }
+    }
+
+    // MARK: - Retention
+
+    /// Deletes classes older than `--retention-days`, at start and then hourly. Runs from the tick.
+    func applyRetention(now: Int64) {
+        guard let record, now >= nextRetentionMs else { return }
+        nextRetentionMs = now + 3_600_000
+        let cutoff = now - Int64(settings.retentionDays) * 86_400_000
+        let logger = self.logger
+        record.store.deleteClasses(receivedBefore: cutoff) { deleted in
+            if deleted > 0 { logger.notice("retention: deleted \(deleted) classes older than the retention period") }
+        }
+    }
+}
+
+/// Streams a record cursor as the body of `GET …/record`, one chunk of rows per call.
+final class RecordStream: HTTPBodyProducer {
+    private let cursor: any RecordCursor
+    private var encoder: RecordEncoder
+    private var started = false
+
+    init(cursor: any RecordCursor, format: RecordEncoder.Format) {
+        self.cursor = cursor
+        self.encoder = RecordEncoder(format: format)
+    }
+
+    func produceChunk(into chunk: inout [UInt8], limit: Int) -> HTTPBodyProgress {
+        if !started {
+            started = true
+            encoder.appendStart(to: &chunk)
+        }
+        while chunk.count < limit {
+            let rows: [RecordedSample]
+            do {
+                rows = try cursor.next(max: 256)
+            } catch {
+                // The status line is gone already: end the body; a client sees malformed JSON/CSV, not silence.
+                return .done
+            }
+            if rows.isEmpty {
+                encoder.appendEnd(to: &chunk)
+                return .done
+            }
+            for row in rows { encoder.append(row, to: &chunk) }
+        }
+        return .more
+    }
+}
+
+/// `k=v&k=v` (values already percent-decoded by lws), first value of each key.
+struct QueryItems {
+    private var values: [String: String] = [:]
+
+    init(_ query: String?) {
+        for pair in (query ?? "").split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = String(parts[0])
+            if values[key] == nil { values[key] = parts.count > 1 ? String(parts[1]) : "" }
+        }
+    }
+
+    subscript(key: String) -> String? { values[key] }
+}
