@@ -16,11 +16,33 @@ extension Hub {
             router.add(.get, picker, Hub.pickerPage)
         }
         router.add(.get, "/classes/{classId}", Hub.classPage)
+        router.add(.post, "/v1/classes/{classId}/participants/{participantId}/samples", Hub.uploadRoute)
+        router.add(.get, "/v1/classes/{classId}/record", Hub.recordRoute)
         return router
     }()
 
     func healthz(_ request: HTTPRequest, _ parameters: RouteParameters) -> HTTPReply {
-        .response(isDraining ? .text(503, "draining") : .text(200, "ok"))
+        .response(isDraining ? .text(503, "draining") : recordHealth ?? .text(200, "ok"))
+    }
+
+    func uploadRoute(_ request: HTTPRequest, _ parameters: RouteParameters) -> HTTPReply {
+        let classID = parameters["classId"]
+        let participant = parameters["participantId"]
+        guard Identifier.isValid(classID) else {
+            return .response(.text(400, "bad class id '\(classID)': expected \(Identifier.rule)"))
+        }
+        guard Identifier.isValid(participant) else {
+            return .response(.text(400, "bad participant id '\(participant)': expected \(Identifier.rule)"))
+        }
+        return upload(request, classID: classID, participant: participant)
+    }
+
+    func recordRoute(_ request: HTTPRequest, _ parameters: RouteParameters) -> HTTPReply {
+        let classID = parameters["classId"]
+        guard Identifier.isValid(classID) else {
+            return .response(.text(400, "bad class id '\(classID)': expected \(Identifier.rule)"))
+        }
+        return recordDump(request, classID: classID)
     }
 
     func metricsPage(_ request: HTTPRequest, _ parameters: RouteParameters) -> HTTPReply {

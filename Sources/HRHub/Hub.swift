@@ -211,6 +211,7 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
         let now = HubClock.nowMs()
         timerAtMs = .max
         demo?.advance(in: relay, now: now)
+        applyRetention(now: now)
         relay.tick(now: now)
         applyEffects(now: now)
         finishDrainIfDone(now: now)

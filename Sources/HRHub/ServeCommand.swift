@@ -5,6 +5,7 @@ import HRAuth
 import HRCore
 import HRProtocol
 import LWSTransport
+import HRRecord
 import Logging
 
 /// `hrhub serve` (the default): run the hub.
@@ -53,6 +54,21 @@ struct ServeCommand: ParsableCommand {
         let logger = Logger(label: "hrhub")
         for warning in warnings { logger.warning("\(warning)") }
 
+        // The record opens before the port: a foreign or corrupt file stops the hub with its name, before any
+        // device is told anything.
+        let recordLog = RecordHealthLog(logger: logger)
+        var store: (any RecordStore)?
+        if settings.record {
+            do {
+                store = try SQLiteRecordStore(
+                    dataDirectory: settings.dataDir, sync: settings.sync == .full ? .full : .normal,
+                    onHealthChange: { health in recordLog.report(health) })
+            } catch {
+                logger.critical("cannot open the record: \(error)")
+                throw ExitCode(2)
+            }
+        }
+
         var options = LWSServer.Options()
         options.host = settings.host
         options.port = settings.port
@@ -71,7 +87,7 @@ struct ServeCommand: ParsableCommand {
             throw ExitCode(2)
         }
 
-        let hub = Hub(server: server, settings: settings, logger: logger)
+        let hub = Hub(server: server, settings: settings, store: store, logger: logger)
         server.delegate = hub
         drain.arm { server.post { hub.beginDrain() } }
         if hub.access.isOpen {
@@ -90,6 +106,8 @@ struct ServeCommand: ParsableCommand {
 
         logger.info("serving", metadata: ["host": "\(settings.host)", "port": "\(server.port)", "tls": "\(tls)"])
         server.run()
+        // Everything accepted goes to disk before the process ends (at most the drain timeout on a failing disk).
+        store?.close(timeoutMs: settings.drainTimeoutMs)
         logger.info("stopped")
     }
 }
@@ -112,5 +130,29 @@ final class DrainRequest: Sendable {
             return state.fired
         }
         if fired { action() }
+    }
+}
+
+/// Logs the record's health changes: every recovery, and failures at most once a minute (a disk that stays full
+/// fails every retry; the metric counts each).
+final class RecordHealthLog: Sendable {
+    private let logger: Logger
+    private let lastFailureLog = Mutex<ContinuousClock.Instant?>(nil)
+
+    init(logger: Logger) { self.logger = logger }
+
+    func report(_ health: RecordStoreHealth) {
+        switch health {
+        case .available:
+            logger.notice("record available again: commits succeed, acks resume")
+        case .unavailable(let reason):
+            let now = ContinuousClock.now
+            let due = lastFailureLog.withLock { last -> Bool in
+                guard last.map({ now - $0 >= .seconds(60) }) ?? true else { return false }
+                last = now
+                return true
+            }
+            if due { logger.error("record unavailable (live relay goes on, acks stop): \(reason)") }
+        }
     }
 }

@@ -1,7 +1,7 @@
 import HRProtocol
 
 /// Why a store could not take or keep samples.
-public enum RecordStoreError: Error, Sendable, Equatable {
+public enum RecordStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// More samples wait for a commit than the store holds (`maxPending`): the append was refused at once and
     /// nothing of it will be written. The device was not acked, so it still has them.
     case overloaded
@@ -11,6 +11,15 @@ public enum RecordStoreError: Error, Sendable, Equatable {
     case cannotOpen(String)
     /// A read failed (the message says why).
     case readFailed(String)
+
+    public var description: String {
+        switch self {
+        case .overloaded: "too many samples waiting for a commit"
+        case .closed: "the record is closed"
+        case .cannotOpen(let why): why
+        case .readFailed(let why): "read failed: \(why)"
+        }
+    }
 }
 
 /// Whether the store is writing. Published to `/healthz` (503 `record unavailable`) and to metrics.

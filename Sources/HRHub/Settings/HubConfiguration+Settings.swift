@@ -67,6 +67,16 @@ extension HubConfiguration {
         .integer(
             "drain-timeout-ms", \.drainTimeoutMs, 1...Int.max, unit: "ms", deprecated: ["drain-timeout"],
             "longest graceful drain on SIGTERM/SIGINT; then the hub exits whatever is left"),
+        .toggle(
+            "record", \.record,
+            "keep the class record (acks, durable dedupe, uploads, `GET …/record`); off: no ack, nothing kept"),
+        .text("data-dir", \.dataDir, unit: "directory", "where the record's file `record.sqlite3` lives (created if missing)"),
+        .choice(
+            "sync", \.sync,
+            "`normal`: committed samples survive a crash of the hub; `full`: also a power cut (an fsync per commit)"),
+        .integer(
+            "retention-days", \.retentionDays, 1...36_500, unit: "days",
+            "classes whose newest sample is older than this are deleted from the record (checked hourly)"),
         .choice("log-level", \.logLevel, "least severe log message written to stderr"),
         .presence("demo", \.demo, "run the simulated class `demo` (riders with realistic heart-rate curves)"),
         .integer("demo-riders", \.demoRiders, 1...100, "riders in the demo class"),

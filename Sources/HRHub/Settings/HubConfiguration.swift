@@ -34,6 +34,10 @@ struct HubConfiguration: Sendable {
     var staleAfterMs = 3_000
     var classLingerMs = 60_000
     var drainTimeoutMs = 2_000
+    var record = true
+    var dataDir = "./hrhub-data"
+    var sync = RecordSync.normal
+    var retentionDays = 30
     var logLevel = Logger.Level.info
     var demo = false
     var demoRiders = 12
