@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "HRCore", targets: ["HRCore"]),
         .library(name: "LWSTransport", targets: ["LWSTransport"]),
         .library(name: "HRProbeCore", targets: ["HRProbeCore"]),
+        .library(name: "HRRecord", targets: ["HRRecord"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -55,7 +56,12 @@ let package = Package(
             ]
         ),
         // The class record: the RecordStore protocol, the embedded SQLite store and an in-memory double.
-        .target(name: "HRRecord", dependencies: ["HRProtocol"]),
+        // SQLite's C API, seen through a one-function shim (a macro Swift cannot import).
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(
+            name: "HRRecord",
+            dependencies: ["HRProtocol", "CSQLite", .product(name: "DequeModule", package: "swift-collections")]
+        ),
         .executableTarget(
             name: "HRHub",
             dependencies: [
@@ -89,6 +95,12 @@ let package = Package(
         .testTarget(name: "HRProbeTests", dependencies: ["HRProbe", "HRProbeCore", "HRProtocol"]),
         // hrhub's settings table and what is derived from it (flags, variables, file keys, docs).
         .testTarget(name: "HRHubTests", dependencies: ["HRHub"]),
+        // The class record's stores; the crash test runs RecordCrashWriter and kills it mid-run.
+        .testTarget(name: "HRRecordTests", dependencies: ["HRRecord", "HRProtocol"]),
+        // Appends samples to a SQLiteRecordStore, printing each acked seq, until killed (HRRecordTests' crash test).
+        .executableTarget(
+            name: "RecordCrashWriter", dependencies: ["HRRecord", "HRProtocol"], path: "Tests/RecordCrashWriter"
+        ),
         .testTarget(name: "EndToEndTests", dependencies: ["HRProtocol", "LWSTransport"]),
         // The transport's HTTP side against a test delegate, over raw sockets: bodies, deferred and streamed answers.
         .testTarget(
