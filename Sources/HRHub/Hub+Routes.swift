@@ -49,7 +49,7 @@ extension Hub {
         .response(
             HTTPResponse(
                 status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
-                body: metrics.render(relay: relay, isDraining: isDraining)))
+                body: metrics.render(relay: relay, isDraining: isDraining, store: record?.store)))
     }
 
     /// `/v1/classes` (with connection counts) and `/v1/classes/live`. Class lists say who trains where: an admin

@@ -1,6 +1,7 @@
 import CoreMetrics
 import HRCore
 import HRProtocol
+import HRRecord
 import Prometheus
 
 /// `/metrics`: the relay's counters and gauges in Prometheus text, through swift-prometheus.
@@ -25,6 +26,13 @@ final class HubMetrics {
     private let queuedMessages: Prometheus.Gauge
     private let deepestQueue: Prometheus.Gauge
     private let draining: Prometheus.Gauge
+    private var lastStore = RecordStoreCounters()
+    private let recorded: [String: Prometheus.Counter]
+    private let acks: Prometheus.Counter
+    private let storeCommits: Prometheus.Counter
+    private let storeFailedCommits: Prometheus.Counter
+    private let storePending: Prometheus.Gauge
+    private let recordAvailable: Prometheus.Gauge
 
     init() {
         let registry = PrometheusCollectorRegistry()
@@ -59,10 +67,21 @@ final class HubMetrics {
         queuedMessages = gauge("queued", "messages", "Messages waiting in every client queue.")
         deepestQueue = gauge("deepest_queue", "messages", "Messages waiting in the fullest client queue.")
         draining = gauge("draining", "state", "1 while the hub drains.")
+        let recordHelp = "Samples the record committed, by kind: new (live or upload), backfill (too old for the live "
+            + "path, new to the record), duplicate (already recorded), refused (store overloaded or closed)."
+        recorded = Dictionary(
+            uniqueKeysWithValues: ["new", "backfill", "duplicate", "refused"]
+                .map { ($0, counter("record_samples", recordHelp, [("outcome", $0)])) })
+        acks = counter("acks_sent", "ack messages sent to publishing connections.")
+        storeCommits = counter("record_commits", "Transactions the record committed (each holds many samples).")
+        storeFailedCommits = counter(
+            "record_failed_commits", "Commit attempts of the record that failed (disk full, I/O error); each is retried.")
+        storePending = gauge("record_pending", "samples", "Samples handed to the record and not committed yet.")
+        recordAvailable = gauge("record_available", "state", "1 while the record commits, 0 while it fails (-1: off).")
     }
 
     /// The page for one scrape. Service thread (reads the relay).
-    func render(relay: Relay, isDraining: Bool) -> [UInt8] {
+    func render(relay: Relay, isDraining: Bool, store: (any RecordStore)?) -> [UInt8] {
         let now = relay.counters
         received.increment(by: Int64(now.received - last.received))
         delivered.increment(by: Int64(now.delivered - last.delivered))
@@ -75,7 +94,22 @@ final class HubMetrics {
         errors.increment(by: Int64(now.errors - last.errors))
         slowConsumerCloses.increment(by: Int64(now.slowConsumerCloses - last.slowConsumerCloses))
         takeovers.increment(by: Int64(now.takeovers - last.takeovers))
+        recorded["new"]?.increment(by: Int64(now.recorded - now.backfilled - last.recorded + last.backfilled))
+        recorded["backfill"]?.increment(by: Int64(now.backfilled - last.backfilled))
+        recorded["duplicate"]?.increment(by: Int64(now.recordDuplicates - last.recordDuplicates))
+        recorded["refused"]?.increment(by: Int64(now.recordFailed - last.recordFailed))
+        acks.increment(by: Int64(now.acks - last.acks))
         last = now
+        if let store {
+            let counters = store.counters
+            storeCommits.increment(by: Int64(counters.commitBatches - lastStore.commitBatches))
+            storeFailedCommits.increment(by: Int64(counters.failedCommits - lastStore.failedCommits))
+            storePending.set(to: Double(counters.pendingSamples))
+            recordAvailable.set(to: store.health == .available ? 1 : 0)
+            lastStore = counters
+        } else {
+            recordAvailable.set(to: -1)
+        }
 
         let byRole = relay.connectionsByRole()
         for (role, gauge) in connections { gauge.set(to: Double(byRole[role] ?? 0)) }

@@ -81,6 +81,9 @@ public protocol RecordStore: AnyObject, Sendable {
     /// Whether commits currently succeed.
     var health: RecordStoreHealth { get }
 
+    /// What the store has done so far (commits, duplicates, failures, pending), for metrics.
+    var counters: RecordStoreCounters { get }
+
     /// Commits what is pending (waiting at most `timeoutMs` for a failing store), then stops the store's
     /// thread. Appends after `close` complete with `.closed`.
     func close(timeoutMs: Int)

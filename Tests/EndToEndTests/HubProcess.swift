@@ -154,13 +154,19 @@ final class HubProcess: Sendable {
     private let stdoutLog = PipeLog()
     private let stderrLog = PipeLog()
     private let stopped = Mutex(false)
+    /// The hub's own `--data-dir` (the class record), removed with the process.
+    private let dataDirectory: URL
 
     /// Starts `hrhub --host 127.0.0.1 --port 0 --max-message-bytes 4096 --log-level warning` plus `extraArguments`.
     init(extraArguments: [String] = [], startTimeout: Duration = .seconds(20)) throws {
         let process = Process()
         process.executableURL = try Executables.hub()
+        dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("hrhub-e2e-\(UUID().uuidString)")
         process.arguments =
-            ["--host", "127.0.0.1", "--port", "0", "--max-message-bytes", "4096", "--log-level", "warning"]
+            [
+                "--host", "127.0.0.1", "--port", "0", "--max-message-bytes", "4096", "--log-level", "warning",
+                "--data-dir", dataDirectory.path,
+            ]
             + extraArguments
         let out = Pipe()
         let err = Pipe()
@@ -193,6 +199,7 @@ final class HubProcess: Sendable {
     deinit {
         // A test that threw before `stop()` must not leave a hub behind.
         if !stopped.withLock({ $0 }) { process.forceStop() }
+        try? FileManager.default.removeItem(at: dataDirectory)
     }
 
     /// Whether the process is still running.

@@ -41,6 +41,13 @@ def _pump(stream, sink: list[str], first: queue.Queue | None) -> None:
         first.put(None)  # end of stream before any line
 
 
+@pytest.fixture(autouse=True)
+def _own_data_dir(tmp_path, monkeypatch):
+    """Every hub a test starts keeps its class record in the test's own directory, never in the repository."""
+    if "HRHUB_DATA_DIR" not in os.environ:
+        monkeypatch.setenv("HRHUB_DATA_DIR", str(tmp_path / "hrhub-data"))
+
+
 @pytest.fixture
 def hub(request) -> str:
     """Starts hrhub and yields its base URL, `ws://HOST:PORT`.
