@@ -12,9 +12,9 @@ import HRProtocol
 /// the lag below the network's p99; all it can do is hold the fast samples back toward the slow ones, and every
 /// millisecond it cuts off the lag spread (p99 − p50) it adds to the median. The headroom caps that price, and
 /// the median keeps the cap meaningful on a link whose normal delay is high. A percentile over a short window
-/// forgets a stall as soon as the stall leaves the window (32 samples), and a stall longer than the cap (a TCP
-/// retransmission on a lossy link) cannot raise the delay by more than the headroom, so a lossy link no longer
-/// parks every sample at the cap. (The estimator it replaces, an exponentially weighted mean plus four mean
+/// forgets a burst as soon as it leaves the window (32 samples), and a stall longer than the cap (a TCP
+/// retransmission on a lossy link, an outage) is not counted at all: no delay within the cap could cover it,
+/// so a lossy link no longer parks every sample at the cap. (The estimator it replaces, an exponentially weighted mean plus four mean
 /// deviations, Ramjee et al. 1994, added about 120 ms at the median on bursty Wi-Fi for a fifth of the spread,
 /// and sat at the cap on a lossy link: docs/ROBUSTNESS.md.)
 ///
@@ -56,7 +56,7 @@ public struct JitterBuffer: Sendable {
     public let settings: Settings
     /// Held samples, sorted by seq.
     public private(set) var held: [Held] = []
-    /// The recent extra delays, oldest first (at most `settings.window`).
+    /// The recent extra delays within the cap, oldest first (at most `settings.window`).
     private var recent: [Int64] = []
     /// The same values, sorted.
     private var sorted: [Int64] = []
@@ -74,9 +74,11 @@ public struct JitterBuffer: Sendable {
     /// `ts + offset` is the sample's fastest-possible arrival on the hub's clock.
     public mutating func insert(_ sample: Sample, arrivalMs: Int64, offsetMs: Int64) {
         let earliest = sample.ts &+ offsetMs
-        if settings.enabled {
-            // A stall counts as at most twice the cap: what matters is only that it is beyond the cap.
-            observe(min(max(0, arrivalMs - earliest), settings.maxDelayMs * 2))
+        let extra = max(0, arrivalMs - earliest)
+        if settings.enabled && extra <= settings.maxDelayMs {
+            // A stall beyond the cap (a TCP retransmission on a lossy link, an outage) is not jitter the buffer
+            // could cover: counting it would only hold the on-time samples after it back.
+            observe(extra)
         }
         let release = max(arrivalMs, earliest &+ playoutDelayMs)
         let entry = Held(sample: sample, arrivalMs: arrivalMs, releaseMs: release)

@@ -12,13 +12,19 @@ import Testing
         var participant: String
         var seq: UInt32
         var ts: Int64
-        var rts: Int64
+        /// When the hub received it; nil for a sample the screen got a `late` gap for (it reached the hub beyond
+        /// the budget; exactly when is not known at the screen, and any time beyond it replays the same).
+        var rts: Int64?
+        /// The arrival the replay uses: `rts`, or a second after capture for a late one.
+        var arrival: Int64 { rts ?? ts + 1_000 }
     }
 
     struct Outcome {
         /// Per sample, rts − ts (network) and release − ts (lag at the hub's door), ms.
         var network: [Int64] = []
         var lag: [Int64] = []
+        /// Released older than the 800 ms budget: the hub names these in a `late` gap instead of sending them.
+        var late = 0
         var releasedInOrder = true
 
         func percentile(_ values: [Int64], _ q: Double) -> Int64 {
@@ -37,7 +43,8 @@ import Testing
         let text = try String(contentsOf: url, encoding: .utf8)
         return text.split(separator: "\n").dropFirst().map { line in
             let f = line.split(separator: ",")
-            return Row(participant: String(f[0]), seq: UInt32(f[1])!, ts: Int64(f[2])!, rts: Int64(f[3])!)
+            return Row(
+                participant: String(f[0]), seq: UInt32(f[1])!, ts: Int64(f[2])!, rts: f.count > 3 ? Int64(f[3]) : nil)
         }
     }
 
@@ -45,7 +52,8 @@ import Testing
     static func replay(_ rows: [Row], settings: JitterBuffer.Settings = .init()) -> Outcome {
         var outcome = Outcome()
         for participant in Set(rows.map(\.participant)).sorted() {
-            let mine = rows.filter { $0.participant == participant }.sorted { ($0.rts, $0.seq) < ($1.rts, $1.seq) }
+            let mine = rows.filter { $0.participant == participant }
+                .sorted { ($0.arrival, $0.seq) < ($1.arrival, $1.seq) }
             var buffer = JitterBuffer(settings: settings)
             var clock = ClockOffsetEstimator()
             var released: [UInt32] = []
@@ -53,16 +61,21 @@ import Testing
                 while let next = buffer.nextReleaseMs, next <= now {
                     for held in buffer.releaseDue(now: next) {
                         released.append(held.sample.seq)
+                        if held.releaseMs - (held.sample.ts + clock.offset) > 800 {
+                            outcome.late += 1
+                            continue
+                        }
                         outcome.lag.append(held.releaseMs - held.sample.ts)
                         outcome.network.append(held.arrivalMs - held.sample.ts)
                     }
                 }
             }
             for row in mine {
-                drain(until: row.rts)
-                clock.observe(ts: row.ts, arrivalMs: row.rts)
-                buffer.insert(Sample(seq: row.seq, ts: row.ts, bpm: 120), arrivalMs: row.rts, offsetMs: clock.offset)
-                drain(until: row.rts)
+                drain(until: row.arrival)
+                clock.observe(ts: row.ts, arrivalMs: row.arrival)
+                buffer.insert(
+                    Sample(seq: row.seq, ts: row.ts, bpm: 120), arrivalMs: row.arrival, offsetMs: clock.offset)
+                drain(until: row.arrival)
             }
             drain(until: .max)
             outcome.releasedInOrder = outcome.releasedInOrder && released == mine.map(\.seq).sorted()

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent import now_ms  # noqa: F401 (re-exported for the scenarios)
 from lab import HUB_ADDRESS, Group, Lab
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -187,3 +188,19 @@ def account(log: dict, rider: str, captured: int, count_missed_while_away: bool 
     if not count_missed_while_away:
         result.neither = len(everything - seen - named)
     return result
+
+
+def record_trace(published: dict, log: dict, path: str) -> None:
+    """Writes what the hub saw of each rider as CSV `participant,seq,ts,rts`: a delay trace for the unit tests
+    (tests/data/jitter-*.csv). A sample the viewer got a `late` gap for has an empty `rts`: it reached the hub
+    beyond the budget, exactly when is not known at the screen."""
+    delivered = {(p, seq): (ts, rts) for p, seq, ts, rts, *_ in log["hr"]}
+    late = {(p, seq) for p, low, high, _, reason, *_ in log["gaps"] if reason == "late" for seq in range(low, high + 1)}
+    with open(path, "w") as out:
+        out.write("participant,seq,ts,rts\n")
+        for rider in sorted(published):
+            for seq, ts in enumerate(published[rider]["ts"], start=1):
+                if (rider, seq) in delivered:
+                    out.write(f"{rider},{seq},{ts},{delivered[(rider, seq)][1]}\n")
+                elif (rider, seq) in late:
+                    out.write(f"{rider},{seq},{ts},\n")

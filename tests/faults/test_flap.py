@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from scenario import account, finish, start_hub, start_publishers, start_viewer
+from scenario import now_ms, account, finish, start_hub, start_publishers, start_viewer
 
 RIDERS = ["ana", "ben"]
 FLAPS = 3
@@ -20,6 +20,7 @@ def test_flapping_viewer_reconnects_with_a_snapshot_and_no_duplicate(lab):
     clean = start_viewer(lab, steady, hub)
     publishers = start_publishers(lab, riders, hub, RIDERS, FLAPS * 8 + 4, rate=2, seed=5)
     done = threading.Event()
+    ups: list[int] = []
 
     def flap() -> None:
         for _ in range(FLAPS):
@@ -28,6 +29,7 @@ def test_flapping_viewer_reconnects_with_a_snapshot_and_no_duplicate(lab):
             flaky.down()
             done.wait(2)
             flaky.up()
+            ups.append(now_ms())
 
     flapper = threading.Thread(target=flap)
     flapper.start()
@@ -37,7 +39,9 @@ def test_flapping_viewer_reconnects_with_a_snapshot_and_no_duplicate(lab):
         done.set()
         flapper.join()
     connections = flap_log["connections"]
-    print(f"\nflapping viewer: {len(connections)} connections, closes {[c['close'] for c in connections]}")
+    recovery = [c["opened_ms"] - up for c, up in zip(connections[1:], ups)]
+    print(f"\nflapping viewer: {len(connections)} connections, closes {[c['close'] for c in connections]}, "
+          f"reconnected {recovery} ms after the link came back")
     # One new connection per outage, each starting with welcome and snapshot.
     assert len(connections) == FLAPS + 1, connections
     assert all(c["welcome"] and c["snapshot"] is not None for c in connections), connections

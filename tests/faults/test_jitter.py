@@ -4,32 +4,31 @@ from __future__ import annotations
 
 import os
 
-from scenario import account, finish, percentile, start_hub, start_proxy, start_publishers, start_viewer
+import pytest
 
-RIDERS = ["ana", "ben", "cleo", "dev", "eli"]
-DURATION_S = 60
+from scenario import (account, finish, percentile, record_trace, start_hub, start_proxy, start_publishers,
+                      start_viewer)
 
-
-def record(published: dict, log: dict, path: str) -> None:
-    """Writes what the hub saw of each rider (seq, ts, rts) as CSV: a delay trace for the unit tests."""
-    with open(path, "w") as out:
-        out.write("participant,seq,ts,rts\n")
-        for p, seq, ts, rts, *_ in sorted(log["hr"]):
-            out.write(f"{p},{seq},{ts},{rts}\n")
+NAMES = ["ana", "ben", "cleo", "dev", "eli", "fay", "gus", "hal", "ivy", "jo"]
 
 
-def test_bursty_jitter_in_order_with_a_smaller_lag_spread(lab):
-    riders = lab.group("riders")
+@pytest.mark.parametrize("riders,duration_s", [
+    pytest.param(5, 60, id="5x60s"),
+    pytest.param(10, 110, id="10x110s", marks=pytest.mark.long),
+])
+def test_bursty_jitter_in_order_with_a_smaller_lag_spread(lab, riders, duration_s):
+    names = NAMES[:riders]
+    group = lab.group("riders")
     screens = lab.group("screens")
     hub = start_hub(lab)
     viewer = start_viewer(lab, screens, hub)
-    proxied = start_proxy(lab, riders, hub, "bursty", seed=7)
-    publishers = start_publishers(lab, riders, proxied, RIDERS, DURATION_S, seed=7)
-    published, [log] = finish([publishers], [viewer], timeout=DURATION_S + 40)
+    proxied = start_proxy(lab, group, hub, "bursty", seed=7)
+    publishers = start_publishers(lab, group, proxied, names, duration_s, seed=7)
+    published, [log] = finish([publishers], [viewer], timeout=duration_s + 40)
     if os.environ.get("HRFAULT_RECORD"):
-        record(published, log, os.environ["HRFAULT_RECORD"])
+        record_trace(published, log, os.environ["HRFAULT_RECORD"])
     lags, network, held = [], [], []
-    for rider in RIDERS:
+    for rider in names:
         got = account(log, rider, published[rider]["captured"])
         print(f"\n{rider}: {got.row()}")
         assert got.explained, got.row()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from scenario import account, finish, percentile, start_hub, start_publishers, start_viewer
+from scenario import account, finish, percentile, record_trace, start_hub, start_publishers, start_viewer
 
 CLEAN = ["ana", "ben", "cleo"]
 LOSSY = "lou"
@@ -32,10 +32,7 @@ def test_half_the_packets_lost_on_one_riders_link(lab):
         timer.cancel()
     dropped = lossy_rider.dropped() if not ended.is_set() else None
     if os.environ.get("HRFAULT_RECORD"):
-        with open(os.environ["HRFAULT_RECORD"], "w") as out:
-            out.write("participant,seq,ts,rts\n")
-            for p, seq, ts, rts, *_ in sorted(log["hr"]):
-                out.write(f"{p},{seq},{ts},{rts}\n")
+        record_trace({LOSSY: published[LOSSY]}, log, os.environ["HRFAULT_RECORD"])
     clean_lags = []
     for rider in CLEAN:
         got = account(log, rider, published[rider]["captured"])

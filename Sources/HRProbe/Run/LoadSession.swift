@@ -368,9 +368,14 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
             let firstUs = riders[r].dueUs(index: firstIndex, schedule)
             let firstMs = firstUs / 1_000
             let intoWorkoutMs = Int64(Double(seeds.next() % 240_000))
-            let device = DeviceSimulator(
+            var device = DeviceSimulator(
                 participantID: ParticipantNumbering.id(riders[r].indexInClass), seed: deviceSeed, workout: workout,
                 startMs: firstMs - intoWorkoutMs, configuration: configuration)
+            if let trace = plan.trace {
+                // Each rider at its own point of the recording, from its seed.
+                let shiftMs = Int64(deviceSeed % UInt64(trace.durationMs))
+                device.replay = TraceReplay(trace: trace, startMs: firstMs, shiftMs: shiftMs)
+            }
             riders[r].device = device
             riders[r].firstSeq = device.nextSeq
             riders[r].sending = true
