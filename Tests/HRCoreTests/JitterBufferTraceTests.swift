@@ -15,7 +15,8 @@ import Testing
         /// When the hub received it; nil for a sample the screen got a `late` gap for (it reached the hub beyond
         /// the budget; exactly when is not known at the screen, and any time beyond it replays the same).
         var rts: Int64?
-        /// The arrival the replay uses: `rts`, or a second after capture for a late one.
+        /// The arrival the replay uses: `rts`, or a second after capture for a late one (never before the
+        /// sample before it: see `replay`).
         var arrival: Int64 { rts ?? ts + 1_000 }
     }
 
@@ -52,8 +53,11 @@ import Testing
     static func replay(_ rows: [Row], settings: JitterBuffer.Settings = .init()) -> Outcome {
         var outcome = Outcome()
         for participant in Set(rows.map(\.participant)).sorted() {
-            let mine = rows.filter { $0.participant == participant }
-                .sorted { ($0.arrival, $0.seq) < ($1.arrival, $1.seq) }
+            // One TCP connection delivers in order: a late sample's assumed arrival is not before its predecessor's.
+            var mine = rows.filter { $0.participant == participant }.sorted { $0.seq < $1.seq }
+            for i in mine.indices.dropFirst() where mine[i].rts == nil {
+                mine[i].rts = max(mine[i].arrival, mine[i - 1].arrival)
+            }
             var buffer = JitterBuffer(settings: settings)
             var clock = ClockOffsetEstimator()
             var released: [UInt32] = []
@@ -98,13 +102,16 @@ import Testing
     }
 
     @Test func halfThePacketsLostTheBufferNoLongerSitsAtTheCap() throws {
-        // One rider on a link dropping 50 % of packets both ways: TCP retransmissions stall it for up to 0.8 s.
+        // One rider on a link dropping 50 % of packets both ways for 70 s: TCP retransmissions stall it for up to
+        // 2 s; 16 of its 70 samples reached the hub beyond the budget (the screen got `late` gaps for them).
         let outcome = Self.replay(try Self.load("jitter-loss50.csv"))
-        #expect(outcome.lag.count == 57)
+        #expect(outcome.lag.count == 54)
+        #expect(outcome.late == 16)
         #expect(outcome.releasedInOrder)
         #expect(outcome.medianAdded <= 60)
         #expect(outcome.worstOverNetwork <= 20)
-        // The old estimator held this rider at its 400 ms cap: lag p50 400 ms against a network p50 of 1 ms.
+        // The old estimator (mean + 4 deviations) sat at its 400 ms cap here: lag p50 400 ms against a network
+        // p50 of 1 ms (the lab run with it: p50 401 ms).
         #expect(outcome.percentile(outcome.lag, 50) < 100)
     }
 

@@ -20,6 +20,12 @@ PROXY = str(Path(__file__).with_name("proxy.py"))
 LISTENING = re.compile(r"hrhub listening on ws://(\S+):(\d+)")
 
 
+def hub_has_record() -> bool:
+    """Whether the hub under test keeps the class record (issue #9: `--data-dir`, the upload endpoint)."""
+    result = subprocess.run([str(hub_binary()), "--help"], capture_output=True, text=True)
+    return "--data-dir" in result.stdout + result.stderr
+
+
 def hub_binary() -> Path:
     path = Path(os.environ.get("HRHUB_BIN", ".build/debug/hrhub"))
     return path if path.is_absolute() else REPO_ROOT / path
@@ -97,10 +103,11 @@ def start_viewer(lab: Lab, where: Group, url: str, dead_after: float = 5.0) -> P
 
 
 def start_publishers(lab: Lab, where: Group, url: str, riders: list[str], duration: float, rate: float = 1.0,
-                     dead_after: float = 5.0, seed: int = 1) -> Proc:
+                     dead_after: float = 5.0, seed: int = 1, upload: bool = False) -> Proc:
     proc = Proc(lab.spawn(where, ["python3", AGENT, "publish", url, "--riders", ",".join(riders), "--rate",
                                   str(rate), "--duration", str(duration), "--dead-after", str(dead_after),
-                                  "--seed", str(seed)]), f"publishers in {where.name}")
+                                  "--seed", str(seed), *(["--upload"] if upload else [])]),
+                f"publishers in {where.name}")
     assert proc.line(15) == "ready"
     return proc
 
