@@ -7,6 +7,7 @@ import os
 import queue
 import re
 import subprocess
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from agent import now_ms  # noqa: F401 (re-exported for the scenarios)
 from lab import HUB_ADDRESS, Group, Lab
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Clients run with the interpreter running the tests (scripts/faults: the project's .venv, which has websockets).
 AGENT = str(Path(__file__).with_name("agent.py"))
 PROXY = str(Path(__file__).with_name("proxy.py"))
 LISTENING = re.compile(r"hrhub listening on ws://(\S+):(\d+)")
@@ -88,7 +90,7 @@ def start_hub(lab: Lab, *args: str) -> str:
 def start_proxy(lab: Lab, where: Group, target_url: str, profile: str = "bursty", seed: int = 1) -> str:
     """The delay proxy inside `where`, on its loopback, forwarding to the hub; returns the ws:// URL to use."""
     target = target_url.removeprefix("ws://")
-    proc = Proc(lab.spawn(where, ["python3", PROXY, "--listen", "127.0.0.1:0", "--target", target,
+    proc = Proc(lab.spawn(where, [sys.executable, PROXY, "--listen", "127.0.0.1:0", "--target", target,
                                   "--profile", profile, "--seed", str(seed)]), "proxy")
     line = proc.line(10)
     assert line.startswith("proxy listening on "), line
@@ -96,7 +98,7 @@ def start_proxy(lab: Lab, where: Group, target_url: str, profile: str = "bursty"
 
 
 def start_viewer(lab: Lab, where: Group, url: str, dead_after: float = 5.0) -> Proc:
-    proc = Proc(lab.spawn(where, ["python3", AGENT, "view", url, "--dead-after", str(dead_after)],
+    proc = Proc(lab.spawn(where, [sys.executable, AGENT, "view", url, "--dead-after", str(dead_after)],
                           stdin=subprocess.PIPE), f"viewer in {where.name}")
     assert proc.line(15) == "ready"
     return proc
@@ -104,7 +106,7 @@ def start_viewer(lab: Lab, where: Group, url: str, dead_after: float = 5.0) -> P
 
 def start_publishers(lab: Lab, where: Group, url: str, riders: list[str], duration: float, rate: float = 1.0,
                      dead_after: float = 5.0, seed: int = 1, upload: bool = False) -> Proc:
-    proc = Proc(lab.spawn(where, ["python3", AGENT, "publish", url, "--riders", ",".join(riders), "--rate",
+    proc = Proc(lab.spawn(where, [sys.executable, AGENT, "publish", url, "--riders", ",".join(riders), "--rate",
                                   str(rate), "--duration", str(duration), "--dead-after", str(dead_after),
                                   "--seed", str(seed), *(["--upload"] if upload else [])]),
                 f"publishers in {where.name}")

@@ -8,6 +8,7 @@ test reports itself as waiting for it (a skip naming the reason); it runs by its
 from __future__ import annotations
 
 import json
+import sys
 import threading
 
 import pytest
@@ -59,7 +60,7 @@ def test_outage_at_ninety_percent_then_upload_record_complete_exactly_once(lab, 
 
 def lab_fetch(lab, url: str) -> str:
     """GET inside the hub's namespace (the hub listens on the lab's bridge only)."""
-    proc = lab.spawn(None, ["python3", "-c", f"import urllib.request;print(urllib.request.urlopen({url!r}).read()"
+    proc = lab.spawn(None, [sys.executable, "-c", f"import urllib.request;print(urllib.request.urlopen({url!r}).read()"
                                              f".decode())"])
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
