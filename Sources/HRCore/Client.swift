@@ -20,6 +20,10 @@ final class Client {
     var closing = false
     /// Errors this connection caused (duplicates excepted), towards `maxErrors`.
     var errors = 0
+    /// Repeated `rate_limited` / `duplicate` errors held to be sent as one.
+    var refusals = ErrorCoalescer()
+    /// When a tick is booked to send the errors `refusals` holds.
+    var refusalsDueMs: Int64?
     /// Position in `room.viewers`, for O(1) removal; nil when not viewing.
     var viewerIndex: Int?
 

@@ -249,7 +249,7 @@ import Testing
         var buffer: [UInt8] = []
         while relay.nextFrame(pub, now: 42_020, into: &buffer) != nil {
             for case .error(let e) in (try? HubFrameDecoder.decodeJSON(buffer)) ?? [] where e.code == .duplicate {
-                duplicates += 1
+                duplicates += e.coalesced?.count ?? 1
             }
             buffer.removeAll()
         }
