@@ -75,6 +75,9 @@ public final class LWSServer: @unchecked Sendable {
         public var maxRequestBodyBytes: Int = 4 * 1024 * 1024 + 64 * 1024
         /// About how much of a streamed body is made and written at a time.
         public var streamChunkBytes: Int = 64 * 1024
+        /// After the hub's close frame went out: how long the socket stays open, its write side shut, reading and
+        /// discarding what the peer still sends, waiting for the peer's close frame or end of stream.
+        public var closeLingerSeconds: Int = 2
 
         public init() {}
     }
@@ -279,7 +282,31 @@ public final class LWSServer: @unchecked Sendable {
     }
 
     private func writable(_ id: ConnectionID, _ connection: Connection) -> Int32 {
-        connection.writeNextFrame(buffer: &frameBuffer) { delegate?.serverNextFrame(id, into: &$0) }
+        if connection.closeHandedOver {
+            linger(connection)
+            return 0
+        }
+        return connection.writeNextFrame(buffer: &frameBuffer) { delegate?.serverNextFrame(id, into: &$0) }
+    }
+
+    /// Closes as mature servers do, once the close frame is out: shut the write side, then read and discard what
+    /// the peer still sends for at most `closeLingerSeconds`, before the socket is closed. Closing a socket with
+    /// unread input makes the kernel answer with a reset, and a reset makes the peer's kernel discard what it had
+    /// not read yet: the errors and the close frame that explain the close.
+    ///
+    /// Within lws: a WRITEABLE callback after the close was handed over (`Connection.closeHandedOver`) comes only
+    /// once lws wrote the close frame, because in WAITING_TO_SEND_CLOSE lws's own POLLOUT handler writes the frame
+    /// and returns before any user callback. lws is then in AWAITING_CLOSE_ACK: it reads and discards the peer's
+    /// data frames, closes when the peer's close frame or end of stream comes, and otherwise when its
+    /// PENDING_TIMEOUT_CLOSE_ACK runs out, which this shortens from lws's 5 s. It writes nothing more in that state
+    /// (a pong is dropped once the close began), so shutting the write side under it is safe. Not with TLS: lws
+    /// writes the TLS close_notify when it closes, so the socket's write side stays open and lws's own flow runs.
+    private func linger(_ connection: Connection) {
+        guard !connection.lingering else { return }
+        connection.lingering = true
+        let fd = lws_get_socket_fd(connection.wsi)
+        if fd >= 0, lws_is_ssl(connection.wsi) == 0 { _ = shutdown(fd, Int32(SHUT_WR)) }
+        lws_set_timeout(connection.wsi, PENDING_TIMEOUT_CLOSE_ACK, Int32(max(1, options.closeLingerSeconds)))
     }
 
     /// Writes a whole HTTP/1.1 response in one write. Used to refuse an upgrade: at that point lws has not
