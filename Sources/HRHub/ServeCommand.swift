@@ -95,6 +95,9 @@ struct ServeCommand: ParsableCommand {
 }
 
 /// A drain asked for by a signal, possibly before the hub exists: it runs as soon as the hub is armed.
+/// Every signal posts the action again; a second SIGTERM/SIGINT during a drain changes nothing (the drain is
+/// already bounded by the drain timeout, and `Hub.beginDrain` runs once), and one that comes while the server
+/// is torn down is dropped by `LWSServer.post`.
 final class DrainRequest: Sendable {
     private let state = Mutex<(fired: Bool, action: (@Sendable () -> Void)?)>((false, nil))
 

@@ -155,7 +155,9 @@ public final class LWSServer: @unchecked Sendable {
         port = Int(lws_get_vhost_listen_port(vhost))
     }
 
-    /// Services the context on the calling thread until `stop()` is called, then destroys the context.
+    /// Services the context on the calling thread until `stop()` is called, then destroys the context. While it
+    /// is destroyed, connections still open are closed and reported (`serverConnectionClosed`), but writes, closes,
+    /// ticks and posted jobs asked for meanwhile are ignored.
     public func run() {
         service.run()
         connections.removeAll()
@@ -174,13 +176,14 @@ public final class LWSServer: @unchecked Sendable {
 
     /// Asks for a `serverNextFrame` call for this connection when its socket can take data.
     public func requestWrite(_ id: ConnectionID) {
-        guard let connection = connections[id.rawValue] else { return }
+        guard !service.tearingDown, let connection = connections[id.rawValue] else { return }
         lws_callback_on_writable(connection.wsi)
     }
 
     /// Closes a connection with a WebSocket close code. With `flushFirst`, pending frames are written first.
     public func close(_ id: ConnectionID, code: UInt16, reason: String, flushFirst: Bool = false) {
-        guard let connection = connections[id.rawValue], connection.pendingClose == nil else { return }
+        guard !service.tearingDown, let connection = connections[id.rawValue], connection.pendingClose == nil
+        else { return }
         connection.pendingClose = (code, reason, flushFirst)
         lws_callback_on_writable(connection.wsi)
     }
@@ -373,23 +376,25 @@ public enum TransportError: Error, CustomStringConvertible {
 // MARK: - C entry points
 
 /// The lws callback for every protocol of the server. It recovers the `LWSServer` from the context's user
-/// pointer (set, unretained, by `ServiceContext.create`; valid while the context exists).
+/// pointer (an `OwnerBox` set by `ServiceContext.create`, valid while the context exists); while the server's
+/// deinit destroys the context, there is none and lws's default handling runs.
 private func serverCallback(
     _ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
     _ input: UnsafeMutableRawPointer?, _ length: Int
 ) -> Int32 {
-    guard let wsi, let context = lws_get_context(wsi), let owner = lws_context_user(context) else {
+    guard let wsi, let context = lws_get_context(wsi), let pointer = lws_context_user(context),
+        let server = OwnerBox<LWSServer>.owner(from: pointer)
+    else {
         return lws_callback_http_dummy(wsi, reason, user, input, length)
     }
-    let server = Unmanaged<LWSServer>.fromOpaque(owner).takeUnretainedValue()
     return server.handle(wsi: wsi, reason: reason, user: user, input: input, length: length)
 }
 
-/// The timer callback: `sul` is the first member of `clws_timer`, whose owner is the server (unretained,
-/// valid until the context and the timer are destroyed together).
+/// The timer callback: `sul` is the first member of `clws_timer`, whose owner pointer is the server's
+/// `OwnerBox` (valid until the context and the timer are destroyed together).
 private func timerCallback(_ sul: UnsafeMutablePointer<lws_sorted_usec_list_t>?) {
-    guard let sul, let owner = clws_timer_from_sul(sul).pointee.owner else { return }
-    Unmanaged<LWSServer>.fromOpaque(owner).takeUnretainedValue().timerFired()
+    guard let sul, let pointer = clws_timer_from_sul(sul).pointee.owner else { return }
+    OwnerBox<LWSServer>.owner(from: pointer)?.timerFired()
 }
 
 /// A Swift string from a NUL-terminated C string (invalid UTF-8 is repaired).
