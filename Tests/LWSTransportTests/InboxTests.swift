@@ -4,7 +4,7 @@ import Testing
 
 /// The transport's teardown invariant that other threads reach the context only through an open `Inbox`.
 /// (The whole teardown under load, with signals racing it, is tests/e2e/test_signals.py, on the real hub.)
-@Suite struct TeardownTests {
+@Suite struct InboxTests {
     @Test func theInboxKeepsJobsUntilOpenAndDropsThemOnceClosed() {
         let inbox = Inbox()
         #expect(inbox.post {})
