@@ -127,11 +127,6 @@ public struct DeviceSimulator: Sendable {
         rider.traits.profile
     }
 
-    /// Whether the strap has skin contact at the last sample taken.
-    public var hasContact: Bool {
-        contactLostUntilMs == nil
-    }
-
     /// Takes the sample due next on the regular cadence (at `nextSampleMs`) and schedules the one after.
     public mutating func next() -> Sample {
         sample(at: nextSampleMs)

@@ -80,7 +80,7 @@ final class Connection {
                 kind == .text ? LWS_WRITE_TEXT : LWS_WRITE_BINARY)
         }
         if written < 0 { return -1 }
-        // Only when there is more to say: an empty WRITEABLE round trip per frame would cost a poll cycle.
+        // Only when there is more to say: an empty WRITEABLE round trip per frame would cost a loop iteration.
         if more || pendingClose != nil { lws_callback_on_writable(wsi) }
         return 0
     }

@@ -77,7 +77,7 @@ public final class LWSClient: @unchecked Sendable {
     /// Most frames written in one WRITEABLE callback while the socket takes them (default 1, lws's rule).
     ///
     /// One write per callback ties a connection's write rate to the service loop's iteration rate: with a
-    /// thousand busy sockets in the same poll() set that is a few hundred iterations a second, too few for one
+    /// thousand busy sockets on the same event loop that is a few hundred iterations a second, too few for one
     /// publisher at 400 samples/s. A small frame to a socket that is not choked is taken whole by the kernel; a
     /// partial write leaves lws holding the rest, `lws_send_pipe_choked` then says so and the loop stops.
     /// Added for `hrprobe run` (bench/).

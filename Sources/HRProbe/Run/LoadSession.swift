@@ -83,7 +83,7 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         self.logger = logger
         self.progress = progress
         self.client = LWSClient(logger: logger)
-        // A publisher at hundreds of samples/s must not wait for a poll() round over every viewer per sample.
+        // A publisher at hundreds of samples/s must not wait for a loop iteration over every viewer per sample.
         client.maxFramesPerWritable = 64
         self.rng = SplitMix64(seed: plan.seed, stream: 0x5255_4E00)  // "RUN"
         buildConnections()
