@@ -53,6 +53,11 @@ struct ServeCommand: ParsableCommand {
         let logger = Logger(label: "hrhub")
         for warning in warnings { logger.warning("\(warning)") }
 
+        if case .failure(let error) = WebAssets.classScript {
+            logger.critical("\(error)")
+            throw ExitCode(2)
+        }
+
         var options = LWSServer.Options()
         options.host = settings.host
         options.port = settings.port

@@ -1,23 +1,50 @@
-/// The web pages the hub serves, built into the binary.
+import Foundation
+
+/// The web pages the hub serves.
 ///
-/// Each page is one self-contained HTML document (its CSS and JavaScript inline, no CDN, no build step),
-/// kept as Swift raw string literals in the files beside this one. Raw strings rather than SwiftPM
-/// resources: a resource bundle lives in a `hrhub_HRHub.resources` directory next to the executable and
-/// `Bundle.module` traps when it is missing, so a binary copied alone to a server would crash on the first
-/// page view. With the text compiled in, the binary is the whole product.
+/// Each page is one HTML document with its CSS inline, no CDN, no build step. The picker's short script is
+/// inline too; the class screen's script is a file of its own, `class.js` (a SwiftPM resource of this target),
+/// which the page loads from `/assets/class.js`, so it can be read and checked as JavaScript. `swift build`
+/// puts it in `HRHub_HRHub.resources/` next to the binary; the hub reads it from there once, at start, and
+/// refuses to start without it (`Bundle.module` would trap on the first page view instead). A hub copied to
+/// another machine takes that directory with it.
 ///
 /// The pages take everything they need from their own URL (the class id from `/classes/{id}`), so they are
 /// static bytes, assembled once.
 enum WebAssets {
     /// `GET /`: the live classes, each a link to its class screen.
     static let pickerPage: [UInt8] = Array(
-        document(title: "HRHub classes", style: sharedStyle + pickerStyle, body: pickerBody, script: pickerScript)
-            .utf8)
+        document(
+            title: "HRHub classes", style: sharedStyle + pickerStyle, body: pickerBody,
+            script: "<script>\n\(pickerScript)\n</script>"
+        ).utf8)
 
     /// `GET /classes/{classId}`: the class screen.
     static let classPage: [UInt8] = Array(
-        document(title: "HRHub class", style: sharedStyle + classStyle, body: classBody, script: classScript)
-            .utf8)
+        document(
+            title: "HRHub class", style: sharedStyle + classStyle, body: classBody,
+            script: "<script src=\"\(classScriptPath)\"></script>"
+        ).utf8)
+
+    /// Where the class screen's script is served.
+    static let classScriptPath = "/assets/class.js"
+
+    /// `GET /assets/class.js`: the class screen's script, read from the resource bundle, or why it cannot be.
+    static let classScript: Result<[UInt8], WebAssetError> = resource("class.js")
+
+    /// The resource directory SwiftPM builds for this target, named `<package>_<target>.resources`.
+    static let bundleName = "HRHub_HRHub.resources"
+
+    /// The bytes of a resource file, from the bundle beside the running executable (symlinks resolved, so a
+    /// link in /usr/local/bin to the built binary works).
+    static func resource(_ name: String) -> Result<[UInt8], WebAssetError> {
+        let executable = (Bundle.main.executableURL ?? URL(filePath: "/proc/self/exe")).resolvingSymlinksInPath()
+        let file = executable.deletingLastPathComponent().appending(path: bundleName).appending(path: name)
+        guard let data = FileManager.default.contents(atPath: file.path) else {
+            return .failure(WebAssetError(path: file.path))
+        }
+        return .success(Array(data))
+    }
 
     static func document(title: String, style: String, body: String, script: String) -> String {
         """
@@ -35,9 +62,7 @@ enum WebAssets {
         </head>
         <body>
         \(body)
-        <script>
         \(script)
-        </script>
         </body>
         </html>
 
@@ -67,4 +92,15 @@ enum WebAssets {
         }
         a { color: inherit; }
         """#
+}
+
+/// A resource file of the web pages that is not where `swift build` puts it.
+struct WebAssetError: Error, CustomStringConvertible {
+    /// Where it was looked for.
+    let path: String
+
+    var description: String {
+        "cannot read \(path): the class screen's script, which `swift build` puts beside the hrhub binary "
+            + "(copy the \(WebAssets.bundleName) directory along with the binary)"
+    }
 }
