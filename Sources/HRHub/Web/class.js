@@ -372,8 +372,11 @@
         ctx.lineWidth = Math.max(2, height * 0.045);
         ctx.lineJoin = 'round';
         ctx.lineCap = 'round';
-        ctx.strokeStyle = 'rgba(255, 255, 255, 0.92)';
-        ctx.fillStyle = 'rgba(255, 255, 255, 0.16)';
+        // In the tile's ink, its CSS `color` (white on blue and red, near-black on grey, green and orange): a
+        // style lookup, not a layout.
+        const ink = getComputedStyle(c).color;
+        ctx.strokeStyle = ink;
+        ctx.fillStyle = ink;
         let run = [];
         const flush = () => {
             if (run.length >= 2) {
@@ -382,7 +385,9 @@
                 for (let i = 0; i < run.length; i += 2) ctx.lineTo(run[i], run[i + 1]);
                 ctx.lineTo(run[run.length - 2], height);
                 ctx.closePath();
+                ctx.globalAlpha = 0.16;
                 ctx.fill();
+                ctx.globalAlpha = 0.92;
                 ctx.beginPath();
                 ctx.moveTo(run[0], run[1]);
                 for (let i = 2; i < run.length; i += 2) ctx.lineTo(run[i], run[i + 1]);
