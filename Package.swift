@@ -55,7 +55,12 @@ let package = Package(
             ]
         ),
         // The class record: the RecordStore protocol, the embedded SQLite store and an in-memory double.
-        .target(name: "HRRecord", dependencies: ["HRProtocol"]),
+        // SQLite's C API, seen through a one-function shim (a macro Swift cannot import).
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(
+            name: "HRRecord",
+            dependencies: ["HRProtocol", "CSQLite", .product(name: "DequeModule", package: "swift-collections")]
+        ),
         .executableTarget(
             name: "HRHub",
             dependencies: [
