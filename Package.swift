@@ -97,6 +97,10 @@ let package = Package(
         .testTarget(name: "HRProbeTests", dependencies: ["HRProbe", "HRProbeCore", "HRProtocol"]),
         // hrhub's settings table and what is derived from it (flags, variables, file keys, docs).
         .testTarget(name: "HRHubTests", dependencies: ["HRHub"]),
+        // The class record's stores; the crash test runs RecordCrashWriter and kills it mid-run.
+        .testTarget(name: "HRRecordTests", dependencies: ["HRRecord", "HRProtocol"]),
+        // Appends samples to a SQLiteRecordStore, printing each acked seq, until killed (HRRecordTests' crash test).
+        .executableTarget(name: "RecordCrashWriter", dependencies: ["HRRecord", "HRProtocol"], path: "Tests/RecordCrashWriter"),
         .testTarget(name: "EndToEndTests", dependencies: ["HRProtocol", "LWSTransport"]),
         // The transport's HTTP side against a test delegate, over raw sockets: bodies, deferred and streamed answers.
         .testTarget(

@@ -135,8 +135,9 @@ public final class SQLiteRecordStore: RecordStore {
     /// at once.
     public func close(timeoutMs: Int) {
         guard queue.close(deadline: .now + .milliseconds(max(0, timeoutMs))) else { return }
-        writerDone.wait()
+        // Readers first: the writer's connection, closed last, then checkpoints the WAL into the file and removes it.
         reader.withLock { $0 = nil }
+        writerDone.wait()
     }
 
     private var closedForReads: RecordStoreError { .readFailed("\(path): the store is closed") }
