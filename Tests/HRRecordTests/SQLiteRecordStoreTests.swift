@@ -200,3 +200,31 @@ struct SQLiteRecordStoreTests {
         #expect(try store.readAll(chunk: 20).count == 10)
     }
 }
+
+/// Point reads from another thread while the writer commits: they use their own connection and see only commits.
+@Suite(.timeLimit(.minutes(1)))
+struct ConcurrentReadTests {
+    @Test func readsDuringCommitsSeeCommittedSeqsOnly() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try SQLiteRecordStore(dataDirectory: directory.path, maxBatchSamples: 64)
+        defer { store.close(timeoutMs: 1_000) }
+        let acked = Mutex<UInt32>(0)
+        for start in stride(from: UInt32(1), through: 20_000, by: 20) {
+            store.append(rows(start...(start + 19))) { _ in acked.withLock { $0 = start + 19 } }
+        }
+        var reads = 0
+        var highestSeen: UInt32 = 0
+        while acked.withLock({ $0 }) < 20_000 {
+            let floor = acked.withLock { $0 }
+            let seen = try store.recentSeqs(classID: "c1", participant: "p1", limit: 1).first ?? 0
+            // What was acked before the read is visible to it, and seqs only grow.
+            #expect(seen >= floor)
+            #expect(seen >= highestSeen)
+            highestSeen = seen
+            reads += 1
+        }
+        #expect(reads > 0)
+        #expect(try store.recentSeqs(classID: "c1", participant: "p1", limit: 3) == [20_000, 19_999, 19_998])
+    }
+}
