@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "HRCore", targets: ["HRCore"]),
         .library(name: "LWSTransport", targets: ["LWSTransport"]),
         .library(name: "HRProbeCore", targets: ["HRProbeCore"]),
+        .library(name: "HRRecord", targets: ["HRRecord"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -100,7 +101,9 @@ let package = Package(
         // The class record's stores; the crash test runs RecordCrashWriter and kills it mid-run.
         .testTarget(name: "HRRecordTests", dependencies: ["HRRecord", "HRProtocol"]),
         // Appends samples to a SQLiteRecordStore, printing each acked seq, until killed (HRRecordTests' crash test).
-        .executableTarget(name: "RecordCrashWriter", dependencies: ["HRRecord", "HRProtocol"], path: "Tests/RecordCrashWriter"),
+        .executableTarget(
+            name: "RecordCrashWriter", dependencies: ["HRRecord", "HRProtocol"], path: "Tests/RecordCrashWriter"
+        ),
         .testTarget(name: "EndToEndTests", dependencies: ["HRProtocol", "LWSTransport"]),
         // The transport's HTTP side against a test delegate, over raw sockets: bodies, deferred and streamed answers.
         .testTarget(

@@ -5,6 +5,10 @@ import PackageDescription
 let package = Package(
     name: "HRHubBench",
     platforms: [.macOS(.v15)],
+    products: [
+        // The class record's commit throughput and append → completion latency (bench/RecordBench/main.swift).
+        .executable(name: "record-bench", targets: ["RecordBench"])
+    ],
     dependencies: [
         // The hub itself: HRProtocol's codecs, HRCore's relay and hrprobe's receive path (HRProbeCore), through their
         // public API only.
@@ -23,7 +27,15 @@ let package = Package(
             ],
             path: "Benchmarks/HRHubBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
+        ),
+        .executableTarget(
+            name: "RecordBench",
+            dependencies: [
+                .product(name: "HRRecord", package: "HRHub"),
+                .product(name: "HRProtocol", package: "HRHub"),
+            ],
+            path: "RecordBench"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
