@@ -58,6 +58,8 @@ enum RecordDatabase {
             let connection = try SQLiteConnection(path: path, readOnly: false)
             try prepareFile(connection, path: path)
             try connection.execute("PRAGMA synchronous=\(sync.pragmaValue)")
+            // Checkpoints run on RecordCheckpointer's thread, so a commit never waits for one (nor for its fsync).
+            try connection.execute("PRAGMA wal_autocheckpoint=0")
             return connection
         } catch let error as SQLiteError {
             throw .cannotOpen("\(path): \(error.message)")

@@ -13,10 +13,12 @@ final class SQLiteConnection {
     /// The file it was opened on, for messages.
     let path: String
 
-    /// Opens `path`, creating it when `readOnly` is false and it does not exist. Waits up to `busyTimeoutMs` for
-    /// a lock another connection holds (in WAL mode only a checkpoint or recovery makes readers wait).
-    init(path: String, readOnly: Bool, busyTimeoutMs: Int32 = 2_000) throws(SQLiteError) {
-        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
+    /// Opens `path`, read-only or read-write; a read-write connection creates the file when it does not exist
+    /// and `create` is set. Waits up to `busyTimeoutMs` for a lock another connection holds (in WAL mode only a
+    /// checkpoint or recovery makes readers wait).
+    init(path: String, readOnly: Bool, create: Bool = true, busyTimeoutMs: Int32 = 2_000) throws(SQLiteError) {
+        let access = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0)
+        let flags = access | SQLITE_OPEN_NOMUTEX
         var opened: OpaquePointer?
         let code = sqlite3_open_v2(path, &opened, flags, nil)
         guard code == SQLITE_OK, let opened else {

@@ -16,6 +16,7 @@ import Synchronization
 ///   to 2 s, on a fresh connection, keeping the batch and everything queued behind it; `health` turns
 ///   `.unavailable` and back to `.available` with the first commit that succeeds, each change reported to
 ///   `onHealthChange` (on the writer thread).
+/// - WAL checkpoints run on a thread of their own (`RecordCheckpointer`), so commits never wait for one.
 /// - Point reads use a read-only connection of their own behind a lock; each cursor opens another. WAL lets them
 ///   read while the writer commits.
 public final class SQLiteRecordStore: RecordStore {
@@ -29,6 +30,7 @@ public final class SQLiteRecordStore: RecordStore {
     private let queue: WriteQueue
     private let status: RecordStoreStatus
     private let reader: Mutex<RecordReader?>
+    private let checkpointer: RecordCheckpointer
     /// Signalled once by the writer thread when it has finished.
     private let writerDone = DispatchSemaphore(value: 0)
 
@@ -51,6 +53,7 @@ public final class SQLiteRecordStore: RecordStore {
             throw .cannotOpen("\(path): \(error.message)")
         }
         reader = Mutex(try RecordReader(path: path))
+        checkpointer = RecordCheckpointer(path: path)
         queue = WriteQueue(maxPending: maxPending)
         status = RecordStoreStatus(onHealthChange: onHealthChange)
         let writer: RecordWriter
@@ -73,6 +76,7 @@ public final class SQLiteRecordStore: RecordStore {
     deinit {
         // Without `close`, the writer still commits what is queued, then ends by itself.
         _ = queue.close(deadline: .now)
+        checkpointer.stop()
     }
 
     public func append(_ samples: [RecordedSample], completion: @escaping @Sendable (AppendResult) -> Void) {
@@ -137,6 +141,7 @@ public final class SQLiteRecordStore: RecordStore {
         guard queue.close(deadline: .now + .milliseconds(max(0, timeoutMs))) else { return }
         // Readers first: the writer's connection, closed last, then checkpoints the WAL into the file and removes it.
         reader.withLock { $0 = nil }
+        checkpointer.stop()
         writerDone.wait()
     }
 
