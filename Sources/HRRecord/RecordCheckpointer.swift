@@ -1,30 +1,42 @@
 import Foundation
 
-/// Copies the WAL back into the record's file on a thread of its own, every `interval`, so that the writer's
-/// commits never stop for a checkpoint: the writer's connection has automatic checkpoints off. A PASSIVE checkpoint
-/// runs beside the writer (it takes no lock a commit waits for); once it has copied every frame and no reader needs
-/// them, the writer's next commit starts the WAL over from its beginning, so the file stays small.
+/// Copies the WAL back into the record's file on a thread of its own, so the writer's commits never stop for a
+/// checkpoint (the writer's connection has automatic checkpoints off). It checkpoints about as often as SQLite's
+/// default would (every ~1,000 WAL pages, estimated from the commits the writer reports); a PASSIVE checkpoint runs
+/// beside the writer, taking no lock a commit waits for. Once every frame is copied and no reader needs them, the
+/// writer's next commit starts the WAL over from its beginning, so the file stays small.
 ///
-/// A failed checkpoint (disk full, file gone) is tried again on the next tick with a fresh connection; the
-/// writer reports the store's health, not this.
+/// A failed checkpoint (disk full, file gone) is tried again at the next one with a fresh connection; the writer
+/// reports the store's health, not this.
 ///
-/// `@unchecked Sendable`: `stopping` is read and written only while `condition` is locked; `connection` is used
-/// only on the checkpointer's thread.
+/// `@unchecked Sendable`: `stopping` and `pages` are read and written only while `condition` is locked;
+/// `connection` is used only on the checkpointer's thread.
 final class RecordCheckpointer: @unchecked Sendable {
+    /// WAL pages (estimated) between checkpoints: SQLite's own `wal_autocheckpoint` default.
+    static let pagesPerCheckpoint = 1_000
+
     private let path: String
-    private let interval: TimeInterval
     private let condition = NSCondition()
     private var stopping = false
+    private var pages = 0
     private var connection: SQLiteConnection?
     private let done = DispatchSemaphore(value: 0)
 
     /// Starts the thread.
-    init(path: String, interval: Duration = .milliseconds(200)) {
+    init(path: String) {
         self.path = path
-        self.interval = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
         let thread = Thread { [self] in run() }
         thread.name = "hrhub.checkpoint"
         thread.start()
+    }
+
+    /// The writer committed `samples` samples: about one page per commit plus one per 64 samples (a row is
+    /// about 50 bytes in a 4 KiB page, with the B-tree's interior pages on top).
+    func committed(samples: Int) {
+        condition.lock()
+        pages += 1 + samples / 64
+        if pages >= Self.pagesPerCheckpoint { condition.signal() }
+        condition.unlock()
     }
 
     /// Ends the thread and closes its connection (before the writer's, whose close does the last checkpoint).
@@ -38,19 +50,19 @@ final class RecordCheckpointer: @unchecked Sendable {
     }
 
     private func run() {
-        while waitForTick() {
+        while waitForPages() {
             checkpoint()
         }
         connection = nil
         done.signal()
     }
 
-    /// Waits one interval; false once stopping.
-    private func waitForTick() -> Bool {
+    /// Waits until enough pages were written since the last checkpoint; false once stopping.
+    private func waitForPages() -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        let end = Date(timeIntervalSinceNow: interval)
-        while !stopping && condition.wait(until: end) {}
+        while !stopping && pages < Self.pagesPerCheckpoint { condition.wait() }
+        pages = 0
         return !stopping
     }
 

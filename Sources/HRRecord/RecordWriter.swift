@@ -11,18 +11,20 @@ final class RecordWriter: @unchecked Sendable {
     private let maxBatchSamples: Int
     private let queue: WriteQueue
     private let status: RecordStoreStatus
+    private let checkpointer: RecordCheckpointer
     /// The open connection and its statements; nil after a failure, reopened by the next attempt.
     private var statements: WriterStatements?
 
     init(
         connection: SQLiteConnection, path: String, sync: SyncMode, maxBatchSamples: Int, queue: WriteQueue,
-        status: RecordStoreStatus
+        status: RecordStoreStatus, checkpointer: RecordCheckpointer
     ) throws(SQLiteError) {
         self.path = path
         self.sync = sync
         self.maxBatchSamples = maxBatchSamples
         self.queue = queue
         self.status = status
+        self.checkpointer = checkpointer
         statements = try WriterStatements(connection)
     }
 
@@ -44,8 +46,10 @@ final class RecordWriter: @unchecked Sendable {
         while true {
             do {
                 let outcome = try commit(batch)
+                let samples = batch.reduce(0) { $0 + $1.sampleCount }
                 status.committed(new: outcome.new, duplicates: outcome.duplicates)
-                queue.completed(samples: batch.reduce(0) { $0 + $1.sampleCount })
+                checkpointer.committed(samples: samples)
+                queue.completed(samples: samples)
                 outcome.complete()
                 return true
             } catch {

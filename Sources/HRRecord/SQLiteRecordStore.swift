@@ -60,7 +60,7 @@ public final class SQLiteRecordStore: RecordStore {
         do {
             writer = try RecordWriter(
                 connection: connection, path: path, sync: sync, maxBatchSamples: max(1, maxBatchSamples),
-                queue: queue, status: status)
+                queue: queue, status: status, checkpointer: checkpointer)
         } catch {
             throw .cannotOpen("\(path): \(error.message)")
         }
