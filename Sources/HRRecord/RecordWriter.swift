@@ -8,7 +8,6 @@ import HRProtocol
 final class RecordWriter: @unchecked Sendable {
     private let path: String
     private let sync: SyncMode
-    private let maxBatchSamples: Int
     private let queue: WriteQueue
     private let status: RecordStoreStatus
     private let checkpointer: RecordCheckpointer
@@ -16,12 +15,11 @@ final class RecordWriter: @unchecked Sendable {
     private var statements: WriterStatements?
 
     init(
-        connection: SQLiteConnection, path: String, sync: SyncMode, maxBatchSamples: Int, queue: WriteQueue,
+        connection: SQLiteConnection, path: String, sync: SyncMode, queue: WriteQueue,
         status: RecordStoreStatus, checkpointer: RecordCheckpointer
     ) throws(SQLiteError) {
         self.path = path
         self.sync = sync
-        self.maxBatchSamples = maxBatchSamples
         self.queue = queue
         self.status = status
         self.checkpointer = checkpointer
@@ -30,7 +28,7 @@ final class RecordWriter: @unchecked Sendable {
 
     /// The writer thread's body: runs until the queue is closed and drained (or given up on).
     func run() {
-        while let batch = queue.takeBatch(maxSamples: maxBatchSamples) {
+        while let batch = queue.takeBatch() {
             guard commitWithRetry(batch) else {
                 finish(batch + queue.takeAll(), with: .closed)
                 break

@@ -3,7 +3,8 @@ import HRProtocol
 import Synchronization
 
 /// The embedded class record: one SQLite file, `<dataDir>/record.sqlite3`, in WAL mode, written by a thread of its
-/// own with group commit (everything queued, up to `maxBatchSamples`, in one transaction).
+/// own with group commit: everything queued, up to `maxBatchSamples`, in one transaction; a trickle waits up to
+/// `maxCommitDelay` after its first sample to share a transaction.
 ///
 /// Over SQLite's C API through a thin system-library target (CSQLite) rather than GRDB: the store needs a handful
 /// of statements, its own writer thread and exact control of transactions and pragmas, which is less code and
@@ -42,6 +43,7 @@ public final class SQLiteRecordStore: RecordStore {
         sync: SyncMode = .normal,
         maxPending: Int = 1_000_000,
         maxBatchSamples: Int = 4096,
+        maxCommitDelay: Duration = .milliseconds(2),
         onHealthChange: @escaping @Sendable (RecordStoreHealth) -> Void = { _ in }
     ) throws(RecordStoreError) {
         path = (dataDirectory as NSString).appendingPathComponent(RecordDatabase.fileName)
@@ -54,13 +56,13 @@ public final class SQLiteRecordStore: RecordStore {
         }
         reader = Mutex(try RecordReader(path: path))
         checkpointer = RecordCheckpointer(path: path)
-        queue = WriteQueue(maxPending: maxPending)
+        queue = WriteQueue(maxPending: maxPending, maxBatchSamples: maxBatchSamples, maxDelay: maxCommitDelay)
         status = RecordStoreStatus(onHealthChange: onHealthChange)
         let writer: RecordWriter
         do {
             writer = try RecordWriter(
-                connection: connection, path: path, sync: sync, maxBatchSamples: max(1, maxBatchSamples),
-                queue: queue, status: status, checkpointer: checkpointer)
+                connection: connection, path: path, sync: sync, queue: queue, status: status,
+                checkpointer: checkpointer)
         } catch {
             throw .cannotOpen("\(path): \(error.message)")
         }

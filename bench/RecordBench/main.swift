@@ -7,7 +7,7 @@
 // to RESULTS.md).
 //
 // Usage: swift run -c release --package-path bench record-bench [--samples N] [--seconds S] [--dir D]
-//        [--markdown FILE]
+//        [--markdown FILE] [--paced-only]
 import Foundation
 import HRProtocol
 import HRRecord
@@ -18,10 +18,15 @@ struct Options {
     var seconds = 10
     var directory = NSTemporaryDirectory()
     var markdown: String?
+    var pacedOnly = false
 
     init(_ arguments: [String]) {
         var rest = arguments.dropFirst()
         while let flag = rest.popFirst() {
+            if flag == "--paced-only" {
+                pacedOnly = true
+                continue
+            }
             guard let value = rest.popFirst() else { Self.usage() }
             switch flag {
             case "--samples": samples = Self.number(value)
@@ -40,7 +45,7 @@ struct Options {
 
     static func usage() -> Never {
         FileHandle.standardError.write(Data(
-            "usage: record-bench [--samples N] [--seconds S] [--dir D] [--markdown FILE]\n".utf8))
+            "usage: record-bench [--samples N] [--seconds S] [--dir D] [--markdown FILE] [--paced-only]\n".utf8))
         exit(2)
     }
 }
@@ -183,7 +188,7 @@ var throughputRows: [ThroughputRow] = []
 var latencyRows: [LatencyRow] = []
 do {
     for sync in [SyncMode.normal, .full] {
-        for perAppend in [1, 10, 100] {
+        for perAppend in options.pacedOnly ? [] : [1, 10, 100] {
             throughputRows.append(try throughput(sync: sync, perAppend: perAppend, options: options))
             FileHandle.standardError.write(Data("throughput \(name(sync)) ×\(perAppend) done\n".utf8))
         }
