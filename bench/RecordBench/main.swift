@@ -204,7 +204,8 @@ var lines: [String] = []
 lines.append("## Record: the class record's commit path (issue 14)")
 lines.append("")
 lines.append("Written by `bench/RecordBench` (`record-bench`): SQLiteRecordStore in WAL mode on this machine's disk")
-lines.append("(`\(shell("df --output=source,fstype \(options.directory) | tail -1"))`), one class of \(Riders.count) riders,")
+lines.append("(\(shell("df --output=fstype \(options.directory) | tail -1")) on "
+    + "\(shell("df --output=source \(options.directory) | tail -1"))), one class of \(Riders.count) riders,")
 lines.append("rr of 2 values per sample. Throughput: all appends made at once, clock from the first append to the")
 lines.append("last completion. Latency: \(grouped(5_000)) samples/s for \(options.seconds) s, one append per sample, from")
 lines.append("each sample's due time to its completion (the ack could go out then).")
