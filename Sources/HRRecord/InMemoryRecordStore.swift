@@ -32,7 +32,9 @@ public final class InMemoryRecordStore: RecordStore {
     private let onHealthChange: @Sendable (RecordStoreHealth) -> Void
 
     /// An empty store; `maxPending` and `onHealthChange` as in `SQLiteRecordStore`.
-    public init(maxPending: Int = 1_000_000, onHealthChange: @escaping @Sendable (RecordStoreHealth) -> Void = { _ in }) {
+    public init(
+        maxPending: Int = 1_000_000, onHealthChange: @escaping @Sendable (RecordStoreHealth) -> Void = { _ in }
+    ) {
         self.maxPending = maxPending
         self.onHealthChange = onHealthChange
     }

@@ -1,10 +1,13 @@
 import Foundation
 
 /// Copies the WAL back into the record's file on a thread of its own, so the writer's commits never stop for a
-/// checkpoint (the writer's connection has automatic checkpoints off). It checkpoints about as often as SQLite's
-/// default would (every ~1,000 WAL pages, estimated from the commits the writer reports); a PASSIVE checkpoint runs
-/// beside the writer, taking no lock a commit waits for. Once every frame is copied and no reader needs them, the
-/// writer's next commit starts the WAL over from its beginning, so the file stays small.
+/// checkpoint (the writer's connection has automatic checkpoints off). A PASSIVE checkpoint runs beside the writer,
+/// taking no lock a commit waits for. Once every frame is copied and no reader needs them, the writer's next commit
+/// starts the WAL over from its beginning, so the file stays bounded (about 40 MiB).
+///
+/// It checkpoints every ~10,000 WAL pages (estimated from the commits the writer reports), ten times fewer than
+/// SQLite's default: each restart of the WAL makes that next commit sync the WAL header (SQLite does so even with
+/// `synchronous=NORMAL`), and on a busy disk one sync can stall commits for tens of milliseconds.
 ///
 /// A failed checkpoint (disk full, file gone) is tried again at the next one with a fresh connection; the writer
 /// reports the store's health, not this.
@@ -12,8 +15,8 @@ import Foundation
 /// `@unchecked Sendable`: `stopping` and `pages` are read and written only while `condition` is locked;
 /// `connection` is used only on the checkpointer's thread.
 final class RecordCheckpointer: @unchecked Sendable {
-    /// WAL pages (estimated) between checkpoints: SQLite's own `wal_autocheckpoint` default.
-    static let pagesPerCheckpoint = 1_000
+    /// WAL pages (estimated) between checkpoints.
+    static let pagesPerCheckpoint = 10_000
 
     private let path: String
     private let condition = NSCondition()

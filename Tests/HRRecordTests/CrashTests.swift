@@ -17,7 +17,8 @@ struct CrashTests {
         process.standardOutput = output
         try process.run()
 
-        // Read acks (one line per committed append: its last seq) until 2,000 have come (20,000 of the 200,000 samples), then kill.
+        // Read acks (one line per committed append: its last seq) until 2,000 have come (20,000 of the 200,000
+        // samples), then kill.
         var text = Data()
         let reader = output.fileHandleForReading
         while Self.lines(text).count < 2_000 {
@@ -42,7 +43,8 @@ struct CrashTests {
         #expect(UInt32(recorded.count) >= highestAcked)
         // The device's resends of what was acked are duplicates.
         let resent = (1...highestAcked).map {
-            RecordedSample(classID: "crash", participant: "p1", sample: Sample(seq: $0, ts: Int64($0), bpm: 120), rts: 1)
+            RecordedSample(
+                classID: "crash", participant: "p1", sample: Sample(seq: $0, ts: Int64($0), bpm: 120), rts: 1)
         }
         #expect(await store.appended(resent) == .success(Array(repeating: false, count: resent.count)))
     }

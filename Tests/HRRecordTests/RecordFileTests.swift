@@ -53,7 +53,8 @@ struct RecordFileTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         try makeDatabase(
-            directory, "PRAGMA application_id=\(RecordDatabase.applicationID); PRAGMA user_version=1; CREATE TABLE samples(x)")
+            directory,
+            "PRAGMA application_id=\(RecordDatabase.applicationID); PRAGMA user_version=1; CREATE TABLE samples(x)")
         expectRefused(directory, mentioning: "missing table(s) classes, profiles")
     }
 

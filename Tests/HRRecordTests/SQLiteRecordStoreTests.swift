@@ -127,7 +127,8 @@ struct SQLiteRecordStoreTests {
             RecordedProfile(classID: "c1", participant: "a", profile: Profile(name: "Ann", hrrest: 50)),
             RecordedProfile(classID: "c1", participant: "b", profile: Profile(name: "Bo\u{0}b")),
         ])
-        #expect(try store.profiles(classID: "c2") == [RecordedProfile(classID: "c2", participant: "c", profile: Profile())])
+        #expect(
+            try store.profiles(classID: "c2") == [RecordedProfile(classID: "c2", participant: "c", profile: Profile())])
         #expect(try store.profiles(classID: "none").isEmpty)
     }
 

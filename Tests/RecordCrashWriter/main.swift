@@ -11,7 +11,8 @@ let arguments = CommandLine.arguments
 guard arguments.count == 5, let total = UInt32(arguments[2]), let perAppend = UInt32(arguments[3]), perAppend > 0,
     let sync: SyncMode = (arguments[4] == "full" ? .full : arguments[4] == "normal" ? .normal : nil)
 else {
-    FileHandle.standardError.write(Data("usage: RecordCrashWriter <data-dir> <samples> <per-append> <normal|full>\n".utf8))
+    let usage = "usage: RecordCrashWriter <data-dir> <samples> <per-append> <normal|full>\n"
+    FileHandle.standardError.write(Data(usage.utf8))
     exit(2)
 }
 

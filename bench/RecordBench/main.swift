@@ -207,8 +207,8 @@ lines.append("Written by `bench/RecordBench` (`record-bench`): SQLiteRecordStore
 lines.append("(\(shell("df --output=fstype \(options.directory) | tail -1")) on "
     + "\(shell("df --output=source \(options.directory) | tail -1"))), one class of \(Riders.count) riders,")
 lines.append("rr of 2 values per sample. Throughput: all appends made at once, clock from the first append to the")
-lines.append("last completion. Latency: \(grouped(5_000)) samples/s for \(options.seconds) s, one append per sample, from")
-lines.append("each sample's due time to its completion (the ack could go out then).")
+lines.append("last completion. Latency: \(grouped(5_000)) samples/s for \(options.seconds) s, one append per sample,")
+lines.append("from each sample's due time to its completion (the ack could go out then).")
 lines.append("")
 lines.append("- reproduce: `swift run -c release --package-path bench record-bench --markdown bench/results/record.md`"
     + " (took \(Int(seconds(ContinuousClock.now - began).rounded())) s)")
