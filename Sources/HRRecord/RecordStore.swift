@@ -44,7 +44,8 @@ public protocol RecordCursor: AnyObject {
 public protocol RecordStore: AnyObject, Sendable {
     /// Hands samples to the store in order. Each (class, participant, seq) is recorded at most once, ever:
     /// a key already in the record is reported `false` and not written again. `completion` is called exactly
-    /// once, on the store's thread.
+    /// once, on the store's thread; an append refused outright (`.overloaded`, `.closed`) may be completed at
+    /// once, on the caller's thread, before appends queued earlier have completed.
     func append(_ samples: [RecordedSample], completion: @escaping @Sendable (AppendResult) -> Void)
 
     /// Records a participant's profile (the newest wins), ordered with the samples appended around it.

@@ -38,6 +38,14 @@ public final class SQLiteRecordStore: RecordStore {
     /// Opens (or creates) the record in `dataDirectory` and starts the writer thread.
     /// Throws `.cannotOpen("<path>: <reason>")` for a directory that cannot be created, a file that is not an
     /// HRHub record (another `application_id`, not SQLite at all, corrupt header) or of a newer or unknown schema.
+    ///
+    /// - Parameters:
+    ///   - dataDirectory: where `record.sqlite3` lives (`--data-dir`); created if missing.
+    ///   - sync: how durable a commit is before its completion (`--sync`).
+    ///   - maxPending: samples appended and not yet completed beyond which an append is refused (`.overloaded`).
+    ///   - maxBatchSamples: samples per transaction at most (whole appends: a larger append is one transaction).
+    ///   - maxCommitDelay: how long a trickle's first sample may wait for company before its commit starts.
+    ///   - onHealthChange: called on the writer thread each time `health` changes (the hub logs and publishes it).
     public init(
         dataDirectory: String,
         sync: SyncMode = .normal,
@@ -55,7 +63,8 @@ public final class SQLiteRecordStore: RecordStore {
             throw .cannotOpen("\(path): \(error.message)")
         }
         reader = Mutex(try RecordReader(path: path))
-        checkpointer = RecordCheckpointer(path: path)
+        let checkpointer = RecordCheckpointer(path: path)
+        self.checkpointer = checkpointer
         queue = WriteQueue(maxPending: maxPending, maxBatchSamples: maxBatchSamples, maxDelay: maxCommitDelay)
         status = RecordStoreStatus(onHealthChange: onHealthChange)
         let writer: RecordWriter
@@ -64,6 +73,7 @@ public final class SQLiteRecordStore: RecordStore {
                 connection: connection, path: path, sync: sync, queue: queue, status: status,
                 checkpointer: checkpointer)
         } catch {
+            checkpointer.stop()
             throw .cannotOpen("\(path): \(error.message)")
         }
         let done = writerDone
