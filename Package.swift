@@ -70,7 +70,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            ],
+            // The class screen's script, a file of its own (served at /assets/class.js); `swift build` puts it in
+            // HRHub_HRHub.resources/ next to the binary, where WebAssets reads it at start.
+            resources: [.copy("Web/class.js")]
         ),
         // hrprobe's receive path without I/O: the frame scanner, per-stream accounting and lag histograms (a library
         // so bench/ can measure it).

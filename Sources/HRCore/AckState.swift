@@ -34,9 +34,10 @@ struct AckState {
 
     /// The N the connection may be acked now: below the lowest outstanding or blocked seq, at most the highest
     /// sent. Nil when nothing can be promised.
-    var ackable: UInt32? {
+    /// `heldFrom`: the lowest seq of errors not yet sent (coalescing), which no ack may cover yet.
+    func ackable(heldFrom: UInt32? = nil) -> UInt32? {
         guard var n = highestSent else { return nil }
-        for limit in [outstanding.min(), refused.min()].compactMap({ $0 }) {
+        for limit in [outstanding.min(), refused.min(), heldFrom].compactMap({ $0 }) {
             guard limit > 0 else { return nil }
             n = min(n, limit - 1)
         }

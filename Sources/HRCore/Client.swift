@@ -22,6 +22,10 @@ final class Client {
     var errors = 0
     /// What this connection was acked (publishing connections, with the record on).
     var ack = AckState()
+    /// Repeated `rate_limited` / `duplicate` errors held to be sent as one.
+    var refusals = ErrorCoalescer()
+    /// When a tick is booked to send the errors `refusals` holds.
+    var refusalsDueMs: Int64?
     /// Position in `room.viewers`, for O(1) removal; nil when not viewing.
     var viewerIndex: Int?
 

@@ -3,11 +3,23 @@ import HRProtocol
 /// Per-participant playout buffer: releases samples in `seq` order at `ts + offset + playout delay`, so a
 /// stream that arrives jittery or reordered goes out at the cadence the device captured it.
 ///
-/// The playout delay adapts to the arrival jitter the way audio playout buffers do (Ramjee et al. 1994,
-/// algorithm 1; RFC 3550's interarrival jitter): an exponentially weighted mean `d` of each sample's extra
-/// network delay (arrival minus its fastest-possible arrival) and of its mean deviation `v`, with the delay
-/// set to `d + 4·v` less a small tolerance, capped at `maxDelayMs` (half the class budget). A missing seq is never waited for: a
-/// sample goes out at its own release time whether or not the ones before it came.
+/// The playout delay is a percentile of recent extra network delays (arrival minus the fastest-possible
+/// arrival, `ts + offset`): it waits long enough for `coverage` (95 %) of the last `window` (32) samples, but
+/// never more than `headroomMs` (60) above their median extra delay, less a small tolerance, and never more
+/// than `maxDelayMs` (half the class budget).
+///
+/// Why this shape: a sample can never reach a screen before it reaches the hub, so no buffer lowers the p99 of
+/// the lag below the network's p99; all it can do is hold the fast samples back toward the slow ones, and every
+/// millisecond it cuts off the lag spread (p99 − p50) it adds to the median. The headroom caps that price, and
+/// the median keeps the cap meaningful on a link whose normal delay is high. A percentile over a short window
+/// forgets a burst as soon as it leaves the window (32 samples), and a stall longer than the cap (a TCP
+/// retransmission on a lossy link, an outage) is not counted at all: no delay within the cap could cover it,
+/// so a lossy link no longer parks every sample at the cap. (The estimator it replaces, an exponentially weighted mean plus four mean
+/// deviations, Ramjee et al. 1994, added about 120 ms at the median on bursty Wi-Fi for a fifth of the spread,
+/// and sat at the cap on a lossy link: docs/ROBUSTNESS.md.)
+///
+/// A missing seq is never waited for: a sample goes out at its own release time whether or not the ones before
+/// it came.
 public struct JitterBuffer: Sendable {
     /// Tuning. Defaults suit ~1 Hz heart-rate straps.
     public struct Settings: Sendable, Equatable {
@@ -15,14 +27,16 @@ public struct JitterBuffer: Sendable {
         public var enabled: Bool = true
         /// The playout delay never exceeds this (half the class budget).
         public var maxDelayMs: Int64 = 400
-        /// Weight of the history in the moving averages (Ramjee uses 0.998 at 50 packets/s; a strap sends
-        /// one sample a second, so a shorter memory of about ten samples).
-        public var smoothing: Double = 0.9
-        /// How many deviations of headroom the delay keeps above the mean.
-        public var deviations: Double = 4
+        /// How many recent extra delays the estimate looks at (32 samples: half a minute at 1 Hz).
+        public var window: Int = 32
+        /// Share of the recent samples the playout point waits for (0…1).
+        public var coverage: Double = 0.95
+        /// The playout delay is at most this much above the median recent extra delay: what the buffer may add
+        /// to a typical sample's lag.
+        public var headroomMs: Int64 = 60
         /// Jitter this small is not worth waiting for: a screen updating once a second cannot show it, and
         /// a loaded LAN or loopback jitters by a few ms all the time. It is taken off the delay.
-        public var toleranceMs: Double = 15
+        public var toleranceMs: Int64 = 15
 
         public init(enabled: Bool = true, maxDelayMs: Int64 = 400) {
             self.enabled = enabled
@@ -42,21 +56,15 @@ public struct JitterBuffer: Sendable {
     public let settings: Settings
     /// Held samples, sorted by seq.
     public private(set) var held: [Held] = []
-    /// Smoothed extra network delay, ms.
-    public private(set) var meanDelay: Double = 0
-    /// Smoothed mean deviation of the extra delay, ms.
-    public private(set) var meanDeviation: Double = 0
-    private var primed = false
+    /// The recent extra delays within the cap, oldest first (at most `settings.window`).
+    private var recent: [Int64] = []
+    /// The same values, sorted.
+    private var sorted: [Int64] = []
+    /// The current playout delay in ms.
+    public private(set) var playoutDelayMs: Int64 = 0
 
     public init(settings: Settings = Settings()) {
         self.settings = settings
-    }
-
-    /// The current playout delay in ms.
-    public var playoutDelayMs: Int64 {
-        guard settings.enabled else { return 0 }
-        let delay = (meanDelay + settings.deviations * meanDeviation - settings.toleranceMs).rounded(.up)
-        return min(settings.maxDelayMs, max(0, Int64(delay)))
     }
 
     /// When the earliest held sample is due, or nil when nothing is held.
@@ -66,18 +74,11 @@ public struct JitterBuffer: Sendable {
     /// `ts + offset` is the sample's fastest-possible arrival on the hub's clock.
     public mutating func insert(_ sample: Sample, arrivalMs: Int64, offsetMs: Int64) {
         let earliest = sample.ts &+ offsetMs
-        if settings.enabled {
-            // Extra delay over the fastest arrival seen; a stall counts as at most the cap, so one long
-            // Wi-Fi outage does not hold every later sample back for minutes.
-            let extra = Double(min(max(0, arrivalMs - earliest), settings.maxDelayMs * 2))
-            if primed {
-                let a = settings.smoothing
-                meanDeviation = a * meanDeviation + (1 - a) * abs(extra - meanDelay)
-                meanDelay = a * meanDelay + (1 - a) * extra
-            } else {
-                meanDelay = extra
-                primed = true
-            }
+        let extra = max(0, arrivalMs - earliest)
+        if settings.enabled && extra <= settings.maxDelayMs {
+            // A stall beyond the cap (a TCP retransmission on a lossy link, an outage) is not jitter the buffer
+            // could cover: counting it would only hold the on-time samples after it back.
+            observe(extra)
         }
         let release = max(arrivalMs, earliest &+ playoutDelayMs)
         let entry = Held(sample: sample, arrivalMs: arrivalMs, releaseMs: release)
@@ -92,5 +93,32 @@ public struct JitterBuffer: Sendable {
         let due = Array(held[...last])
         held.removeSubrange(...last)
         return due
+    }
+
+    /// Adds one extra delay to the window and recomputes the playout delay.
+    private mutating func observe(_ extra: Int64) {
+        if recent.count == max(1, settings.window) {
+            let evicted = recent.removeFirst()
+            sorted.remove(at: Self.insertionIndex(of: evicted, in: sorted))
+        }
+        recent.append(extra)
+        sorted.insert(extra, at: Self.insertionIndex(of: extra, in: sorted))
+        let n = sorted.count
+        let rank = min(n, max(1, Int((settings.coverage * Double(n)).rounded(.up))))
+        let covering = sorted[rank - 1]
+        let median = sorted[(n - 1) / 2]
+        let delay = min(covering, median + settings.headroomMs) - settings.toleranceMs
+        playoutDelayMs = min(settings.maxDelayMs, max(0, delay))
+    }
+
+    /// The first index whose value is not below `value` (binary search in an ascending array).
+    private static func insertionIndex(of value: Int64, in values: [Int64]) -> Int {
+        var low = 0
+        var high = values.count
+        while low < high {
+            let mid = (low + high) / 2
+            if values[mid] < value { low = mid + 1 } else { high = mid }
+        }
+        return low
     }
 }

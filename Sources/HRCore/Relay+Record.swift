@@ -95,11 +95,8 @@ extension Relay {
                     lateRuns.add(write)
                 } else if let client = write.client, clients[client.id] === client, !client.closing {
                     counters.duplicates += 1
-                    counters.errors += 1
                     rider?.bucket.refund()
-                    send(
-                        .error(ProtocolError(.duplicate, "seq \(write.seq) was already recorded", seq: write.seq)),
-                        to: client, now: now)
+                    reject(client.id, ProtocolError(.duplicate, "seq \(write.seq) was already recorded", seq: write.seq), now: now)
                 }
             case .upload(let upload):
                 if isNew {
@@ -119,14 +116,24 @@ extension Relay {
                 in: room, now: now)
         }
         for (client, committedBelowAck) in touched.values where clients[client.id] === client && !client.closing {
-            if let n = client.ack.ackable, client.ack.lastAcked.map({ n > $0 }) ?? true {
-                client.ack.lastAcked = n
-                counters.acks += 1
-                send(.ack(seq: n), to: client, now: now)
-            } else if committedBelowAck, let n = client.ack.lastAcked {
-                counters.acks += 1
-                send(.ack(seq: n), to: client, now: now)
-            }
+            sendAck(to: client, repeating: committedBelowAck, now: now)
+        }
+    }
+
+    /// Acks `client` as far as it may be acked now. An ack promises that every rejected seq below it was named in
+    /// an error: errors still held to be coalesced keep the ack below their seqs until they go out (then
+    /// `flushRefusals` calls this again). With `repeating`, the last N goes again when it cannot grow.
+    func sendAck(to client: Client, repeating: Bool = false, now: Int64) {
+        guard isRecording, client.participant != nil else { return }
+        if let n = client.ack.ackable(heldFrom: client.refusals.lowestHeldSeq),
+            client.ack.lastAcked.map({ n > $0 }) ?? true
+        {
+            client.ack.lastAcked = n
+            counters.acks += 1
+            send(.ack(seq: n), to: client, now: now)
+        } else if repeating, let n = client.ack.lastAcked {
+            counters.acks += 1
+            send(.ack(seq: n), to: client, now: now)
         }
     }
 

@@ -43,6 +43,8 @@ public final class Relay {
     private var nextHousekeepingMs: Int64 = .min
     /// Writes held back by a connection's frame rate, earliest first; stale entries are skipped.
     private var flushes = Heap<Flush>()
+    /// When connections' held errors come due (`Client.refusals`), earliest first; stale entries are skipped.
+    private var refusalFlushes = Heap<Flush>()
 
     private struct Flush: Comparable {
         let atMs: Int64
@@ -193,18 +195,43 @@ public final class Relay {
     }
 
     /// A client message that failed to decode: the client gets an `error`; no state changes.
+    /// Repeated `rate_limited` and `duplicate` errors are coalesced (`ErrorCoalescer`): at most one per code per
+    /// 100 ms while they come in a run of consecutive seqs, naming the count and the seqs.
     /// A client whose errors (duplicates excepted: they are harmless) exceed `maxErrors` is then closed with
-    /// 4029, after the error is sent.
+    /// 4029, after the errors are sent, held ones included.
     public func reject(_ id: ClientID, _ error: ProtocolError, now: Int64) {
         guard let client = clients[id], !client.closing else { return }
         counters.errors += 1
         if let seq = error.seq, client.participant != nil { client.ack.sent(seq) }
-        send(.error(error), to: client, now: now)
+        for refused in client.refusals.refuse(error, now: now) { send(.error(refused), to: client, now: now) }
+        bookRefusals(client)
         guard error.code != .duplicate else { return }
         client.errors += 1
         if client.errors > config.maxErrors {
+            for held in client.refusals.flushAll(now: now) { send(.error(held), to: client, now: now) }
             client.closing = true
             effects.append(.close(id, .tooMany, flushFirst: true))
+        }
+    }
+
+    /// Books a tick for when the client's held errors are due (an earlier booking stands; a stale one is skipped).
+    private func bookRefusals(_ client: Client) {
+        guard let due = client.refusals.nextDueMs, client.refusalsDueMs.map({ due < $0 }) ?? true else { return }
+        client.refusalsDueMs = due
+        refusalFlushes.insert(Flush(atMs: due, client: client))
+    }
+
+    /// Sends the held errors that came due.
+    private func flushRefusals(now: Int64) {
+        while let first = refusalFlushes.min, first.atMs <= now {
+            let client = refusalFlushes.removeMin().client
+            guard client.refusalsDueMs == first.atMs, clients[client.id] === client else { continue }
+            client.refusalsDueMs = nil
+            let flushed = client.refusals.flushDue(now: now)
+            for held in flushed { send(.error(held), to: client, now: now) }
+            bookRefusals(client)
+            // An ack held back by those errors may go now (nothing acked before its errors are out).
+            if !flushed.isEmpty && !client.closing { sendAck(to: client, now: now) }
         }
     }
 
@@ -283,7 +310,9 @@ public final class Relay {
 
     /// When `tick` next has work: a held sample coming due or housekeeping.
     public var nextWakeMs: Int64 {
-        min(wakeups.min?.atMs ?? .max, flushes.min?.atMs ?? .max, nextHousekeepingMs)
+        min(
+            wakeups.min?.atMs ?? .max, flushes.min?.atMs ?? .max, refusalFlushes.min?.atMs ?? .max,
+            nextHousekeepingMs)
     }
 
     /// Relays one sample to every viewer of the class: encoded once, shared by every queue.
@@ -362,6 +391,7 @@ public final class Relay {
     /// closes slow consumers (4008) and forgets classes empty for longer than `classLingerMs`. Call it at
     /// `nextWakeMs` (calling it more often is harmless).
     public func tick(now: Int64) {
+        flushRefusals(now: now)
         while let first = flushes.min, first.atMs <= now {
             let client = flushes.removeMin().client
             guard client.flushAtMs == first.atMs else { continue }
@@ -403,6 +433,7 @@ public final class Relay {
     /// Graceful shutdown: every connection is closed with 1001 after what is queued for it is written.
     public func closeAll(now: Int64) {
         for client in clients.values where !client.closing && !client.isVirtual {
+            for held in client.refusals.flushAll(now: now) { send(.error(held), to: client, now: now) }
             client.closing = true
             effects.append(.close(client.id, .goingAway, flushFirst: true))
         }

@@ -18,6 +18,7 @@ extension Hub {
         router.add(.get, "/classes/{classId}", Hub.classPage)
         router.add(.post, "/v1/classes/{classId}/participants/{participantId}/samples", Hub.uploadRoute)
         router.add(.get, "/v1/classes/{classId}/record", Hub.recordRoute)
+        router.add(.get, WebAssets.classScriptPath, Hub.classScript)
         return router
     }()
 
@@ -79,5 +80,15 @@ extension Hub {
             return .response(.text(400, "bad class id '\(classID)': expected \(Identifier.rule)"))
         }
         return .response(HTTPResponse(status: 200, contentType: WebRoutes.htmlType, body: WebAssets.classPage))
+    }
+
+    /// The class screen's script, read from the resource bundle at start (`ServeCommand` refuses to start without).
+    func classScript(_ request: HTTPRequest, _ parameters: RouteParameters) -> HTTPReply {
+        switch WebAssets.classScript {
+        case .success(let script):
+            return .response(HTTPResponse(status: 200, contentType: WebRoutes.scriptType, body: script))
+        case .failure(let error):
+            return .response(.text(500, "\(error)"))
+        }
     }
 }

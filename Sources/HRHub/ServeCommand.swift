@@ -54,6 +54,11 @@ struct ServeCommand: ParsableCommand {
         let logger = Logger(label: "hrhub")
         for warning in warnings { logger.warning("\(warning)") }
 
+        if case .failure(let error) = WebAssets.classScript {
+            logger.critical("\(error)")
+            throw ExitCode(2)
+        }
+
         // The record opens before the port: a foreign or corrupt file stops the hub with its name, before any
         // device is told anything.
         let recordLog = RecordHealthLog(logger: logger)
@@ -113,6 +118,9 @@ struct ServeCommand: ParsableCommand {
 }
 
 /// A drain asked for by a signal, possibly before the hub exists: it runs as soon as the hub is armed.
+/// Every signal posts the action again; a second SIGTERM/SIGINT during a drain changes nothing (the drain is
+/// already bounded by the drain timeout, and `Hub.beginDrain` runs once), and one that comes while the server
+/// is torn down is dropped by `LWSServer.post`.
 final class DrainRequest: Sendable {
     private let state = Mutex<(fired: Bool, action: (@Sendable () -> Void)?)>((false, nil))
 

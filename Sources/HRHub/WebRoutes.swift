@@ -3,12 +3,13 @@ import HRProtocol
 import LWSTransport
 
 /// What the hub's HTTP routes (`Hub+Routes.swift`) answer with: the content types and the JSON class lists. The
-/// pages are built in (see `WebAssets`); nothing is read from disk.
+/// pages are in memory (see `WebAssets`); nothing is read from disk after the start.
 ///
 /// Runs on the service thread, like every other `Hub` callback, so it may read the relay directly.
 enum WebRoutes {
     static let htmlType = "text/html; charset=utf-8"
     static let jsonType = "application/json"
+    static let scriptType = "text/javascript; charset=utf-8"
 
     /// `[{"id":"demo","participants":12,"viewers":1}]`: every class the relay remembers, sorted by id; with
     /// `connections`, each entry also counts every open connection (the admin list, `/v1/classes`).

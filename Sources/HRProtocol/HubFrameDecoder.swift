@@ -168,7 +168,12 @@ private struct HubEnvelope: Decodable {
                 ProtocolError(
                     try c.decodeEnum(ErrorCode.self, forKey: .code),
                     try c.decode(String.self, forKey: .msg),
-                    seq: try c.decodeIfPresent(UInt32.self, forKey: .seq)))
+                    seq: try c.decodeIfPresent(UInt32.self, forKey: .seq),
+                    coalesced: try c.decodeIfPresent(Int.self, forKey: .count).map {
+                        CoalescedRun(
+                            count: $0, fromSeq: try c.decode(UInt32.self, forKey: .fromSeq),
+                            toSeq: try c.decode(UInt32.self, forKey: .toSeq))
+                    }))
         case "pong":
             let id: PingID
             if let number = try? c.decode(Int64.self, forKey: .id) {

@@ -15,7 +15,7 @@
 /// - `join`: `t, p, name?, hrmax?, hrrest?` · `leave`: `t, p, reason`
 /// - `hr`: `t, p, seq, ts, rts, bpm, rr?` (omitted when empty)`, contact?, ee?, pct?, zone?`
 /// - `stale` / `live`: `t, p, since` · `gap`: `t, p, from_seq, to_seq, count, reason`
-/// - `error`: `t, code, msg, seq?` · `pong`: `t, id, ct?, ht`
+/// - `error`: `t, code, msg, seq?, count?, from_seq?, to_seq?` (the last three together) · `pong`: `t, id, ct?, ht`
 public enum HubFrameEncoder {
     /// Appends one message as a JSON object (no surrounding brackets, no comma) to `out`.
     public static func appendJSON(_ message: HubMessage, to out: inout [UInt8]) {
@@ -75,6 +75,14 @@ public enum HubFrameEncoder {
             if let seq = error.seq {
                 out.appendLiteral(#","seq":"#)
                 out.appendDecimal(UInt64(seq))
+            }
+            if let run = error.coalesced {
+                out.appendLiteral(#","count":"#)
+                out.appendDecimal(run.count)
+                out.appendLiteral(#","from_seq":"#)
+                out.appendDecimal(UInt64(run.fromSeq))
+                out.appendLiteral(#","to_seq":"#)
+                out.appendDecimal(UInt64(run.toSeq))
             }
             out.append(0x7D)
         case .pong(let id, let ct, let ht):

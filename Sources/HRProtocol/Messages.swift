@@ -234,14 +234,34 @@ public struct ProtocolError: Error, Sendable, Equatable {
     public var code: ErrorCode
     /// One line for a person (`msg` on the wire).
     public var message: String
-    /// The rejected sample's seq, when it was readable.
+    /// The rejected sample's seq, when it was readable; for a coalesced error, the first seq it names.
     public var seq: UInt32?
+    /// For an error that stands for several refused samples (`count`, `from_seq`, `to_seq` on the wire): how
+    /// many, and the run of consecutive seqs they had, `seq` being the first. Nil for an error about one message.
+    public var coalesced: CoalescedRun?
 
     /// Creates an error.
-    public init(_ code: ErrorCode, _ message: String, seq: UInt32? = nil) {
+    public init(_ code: ErrorCode, _ message: String, seq: UInt32? = nil, coalesced: CoalescedRun? = nil) {
         self.code = code
         self.message = message
         self.seq = seq
+        self.coalesced = coalesced
+    }
+}
+
+/// The samples one coalesced `error` stands for: `count` samples with the consecutive seqs `fromSeq...toSeq`.
+public struct CoalescedRun: Sendable, Equatable {
+    /// How many samples the error refused.
+    public var count: Int
+    /// The first and last seq refused.
+    public var fromSeq: UInt32
+    public var toSeq: UInt32
+
+    /// A run of `count` samples from `fromSeq` to `toSeq`.
+    public init(count: Int, fromSeq: UInt32, toSeq: UInt32) {
+        self.count = count
+        self.fromSeq = fromSeq
+        self.toSeq = toSeq
     }
 }
 

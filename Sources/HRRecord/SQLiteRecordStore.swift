@@ -150,10 +150,11 @@ public final class SQLiteRecordStore: RecordStore {
     /// called from a completion (that runs on the writer thread, which `close` waits for). A second call returns
     /// at once.
     public func close(timeoutMs: Int) {
-        guard queue.close(deadline: .now + .milliseconds(max(0, timeoutMs))) else { return }
-        // Readers first: the writer's connection, closed last, then checkpoints the WAL into the file and removes it.
+        // Readers and the checkpointer first, before the writer may end: the writer's connection, closed last, then
+        // checkpoints the WAL into the file and removes it (SQLite does so only when no other connection is open).
         reader.withLock { $0 = nil }
         checkpointer.stop()
+        guard queue.close(deadline: .now + .milliseconds(max(0, timeoutMs))) else { return }
         writerDone.wait()
     }
 

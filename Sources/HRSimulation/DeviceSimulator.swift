@@ -73,6 +73,9 @@ public struct DeviceSimulator: Sendable {
     public private(set) var nextSampleMs: Int64
     /// Energy expended since the device started, kJ (counted only while in contact).
     public private(set) var energyKJ: Double = 0
+    /// A recorded trace to replay instead of the rider model: when set, each sample's `bpm` and RR intervals come
+    /// from it (`TraceReplay.reading(at:)`); cadence, seqs and contact losses stay the device's own.
+    public var replay: TraceReplay?
 
     private var rng: SplitMix64
     /// Time of the last sample taken, Unix ms (the device's start before the first one).
@@ -124,11 +127,6 @@ public struct DeviceSimulator: Sendable {
         rider.traits.profile
     }
 
-    /// Whether the strap has skin contact at the last sample taken.
-    public var hasContact: Bool {
-        contactLostUntilMs == nil
-    }
-
     /// Takes the sample due next on the regular cadence (at `nextSampleMs`) and schedules the one after.
     public mutating func next() -> Sample {
         sample(at: nextSampleMs)
@@ -148,9 +146,13 @@ public struct DeviceSimulator: Sendable {
     /// Time never goes back: a `timeMs` earlier than the previous sample is taken as the previous sample's time.
     public mutating func sample(at timeMs: Int64) -> Sample {
         let now = max(timeMs, lastSampleMs)
-        let reading = rider.sample(at: now)
-        let heartRate = rider.heartRate
-        let beats = beatIntervals(through: now, heartRate: heartRate)
+        var reading = rider.sample(at: now)
+        var heartRate = rider.heartRate
+        var beats = beatIntervals(through: now, heartRate: heartRate)
+        if replay != nil {
+            let replayed = replay!.reading(at: now)
+            (reading, heartRate, beats) = (replayed.bpm, replayed.bpm, replayed.intervalsMs.map(Double.init))
+        }
         let elapsedMs = now - lastSampleMs
         lastSampleMs = now
         lastHeartRate = heartRate

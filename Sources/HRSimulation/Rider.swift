@@ -60,11 +60,6 @@ public struct Rider: Sendable {
         workout.intensity(at: timeMs - startMs)
     }
 
-    /// The heart rate the rider is heading for at the current time, bpm (without noise).
-    public var targetHeartRate: Double {
-        target(at: timeMs)
-    }
-
     /// The heart rate at the current time, bpm: kinetics plus drift, without the beat-to-beat jitter, kept within
     /// hrrest − 3 ... hrmax + 3.
     public var heartRate: Double {

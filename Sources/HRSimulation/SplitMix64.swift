@@ -56,11 +56,6 @@ extension RandomNumberGenerator {
         Double(next() >> 11) * 0x1p-53
     }
 
-    /// A uniform double in `range` (the upper bound is excluded except when the range is a single value).
-    mutating func nextDouble(in range: ClosedRange<Double>) -> Double {
-        range.lowerBound + (range.upperBound - range.lowerBound) * nextUnit()
-    }
-
     /// A uniform integer in [0, bound), `bound > 0` (multiply-high; the bias is below 2^-32 for small bounds).
     mutating func nextIndex(below bound: Int) -> Int {
         precondition(bound > 0, "bound must be positive")

@@ -9,6 +9,15 @@ final class Connection {
     var partial: [UInt8] = []
     /// A close requested by the application: code, reason, and whether to flush pending frames first.
     var pendingClose: (code: UInt16, reason: String, flushFirst: Bool)?
+    /// Set when the close was handed to lws (close reason set, -1 returned to it). lws then writes the close frame
+    /// (state WAITING_TO_SEND_CLOSE) and waits for the peer's (AWAITING_CLOSE_ACK), reading and discarding what
+    /// the peer still sends. lws still calls WRITEABLE in that state (the POLLOUT that wrote the close frame stays
+    /// armed), and a second -1 there would make lws drop the socket at once: closed with unread input, the kernel
+    /// answers with a reset, and the peer loses the close frame and the errors before it. So after the handover,
+    /// WRITEABLE never returns -1 and writes nothing.
+    private(set) var closeHandedOver = false
+    /// Whether the server already lingered on this connection (see `LWSServer.linger`).
+    var lingering = false
     /// The close code the peer sent, when it closed first.
     var peerCloseCode: UInt16?
     var peerCloseReason: String = ""
@@ -29,7 +38,7 @@ final class Connection {
         let final = lws_is_final_fragment(wsi) != 0 && remaining == 0
         if partial.count + length + remaining > limit {
             partial = []
-            setCloseReason(code: 1009, reason: "frame too large: limit is \(limit) bytes")
+            handOverClose(code: 1009, reason: "frame too large: limit is \(limit) bytes")
             return false
         }
         if final && partial.isEmpty {
@@ -49,8 +58,9 @@ final class Connection {
     /// payload after the headroom already in `buffer` and says its kind and whether more is pending).
     /// Returns what the lws callback must return.
     func writeNextFrame(buffer: inout [UInt8], produce: (inout [UInt8]) -> (kind: FrameKind, more: Bool)?) -> Int32 {
+        if closeHandedOver { return 0 }
         if let close = pendingClose, !close.flushFirst {
-            setCloseReason(code: close.code, reason: close.reason)
+            handOverClose(code: close.code, reason: close.reason)
             return -1
         }
         let pre = Self.pre
@@ -58,7 +68,7 @@ final class Connection {
         buffer.append(contentsOf: repeatElement(0, count: pre))
         guard let (kind, more) = produce(&buffer), buffer.count > pre else {
             if let close = pendingClose {
-                setCloseReason(code: close.code, reason: close.reason)
+                handOverClose(code: close.code, reason: close.reason)
                 return -1
             }
             return 0
@@ -70,13 +80,20 @@ final class Connection {
                 kind == .text ? LWS_WRITE_TEXT : LWS_WRITE_BINARY)
         }
         if written < 0 { return -1 }
-        // Only when there is more to say: an empty WRITEABLE round trip per frame would cost a poll cycle.
+        // Only when there is more to say: an empty WRITEABLE round trip per frame would cost a loop iteration.
         if more || pendingClose != nil { lws_callback_on_writable(wsi) }
         return 0
     }
 
-    /// Sets the close frame's code and reason; the caller then returns -1 so lws sends it and closes.
-    func setCloseReason(code: UInt16, reason: String) {
+    /// Sets the close frame's code and reason and marks the close handed over; the caller then returns -1 so lws
+    /// sends the frame and closes.
+    func handOverClose(code: UInt16, reason: String) {
+        setCloseReason(code: code, reason: reason)
+        closeHandedOver = true
+    }
+
+    /// Sets the close frame's code and reason.
+    private func setCloseReason(code: UInt16, reason: String) {
         var bytes = Array(reason.utf8.prefix(120))
         bytes.withUnsafeMutableBufferPointer { buffer in
             lws_close_reason(wsi, lws_close_status(rawValue: UInt32(code)), buffer.baseAddress, buffer.count)

@@ -77,7 +77,7 @@ public final class LWSClient: @unchecked Sendable {
     /// Most frames written in one WRITEABLE callback while the socket takes them (default 1, lws's rule).
     ///
     /// One write per callback ties a connection's write rate to the service loop's iteration rate: with a
-    /// thousand busy sockets in the same poll() set that is a few hundred iterations a second, too few for one
+    /// thousand busy sockets on the same event loop that is a few hundred iterations a second, too few for one
     /// publisher at 400 samples/s. A small frame to a socket that is not choked is taken whole by the kernel; a
     /// partial write leaves lws holding the rest, `lws_send_pipe_choked` then says so and the loop stops.
     /// Added for `hrprobe run` (bench/).
@@ -341,21 +341,22 @@ public final class LWSClient: @unchecked Sendable {
     private func connectionID(_ wsi: OpaquePointer) -> ConnectionID? { ConnectionID(of: wsi) }
 }
 
-/// The lws callback of the client context; recovers the `LWSClient` from the context's user pointer
-/// (unretained, valid while the context exists).
+/// The lws callback of the client context; recovers the `LWSClient` from the context's user pointer (an
+/// `OwnerBox`, valid while the context exists; no owner while the client's deinit destroys the context).
 private func clientCallback(
     _ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
     _ input: UnsafeMutableRawPointer?, _ length: Int
 ) -> Int32 {
-    guard let wsi, let context = lws_get_context(wsi), let owner = lws_context_user(context) else {
+    guard let wsi, let context = lws_get_context(wsi), let pointer = lws_context_user(context),
+        let client = OwnerBox<LWSClient>.owner(from: pointer)
+    else {
         return lws_callback_http_dummy(wsi, reason, user, input, length)
     }
-    let client = Unmanaged<LWSClient>.fromOpaque(owner).takeUnretainedValue()
     return client.handle(wsi: wsi, reason: reason, user: user, input: input, length: length)
 }
 
-/// Timer callback: `sul` is the first member of `clws_timer`, whose owner is the client (unretained).
+/// Timer callback: `sul` is the first member of `clws_timer`, whose owner pointer is the client's `OwnerBox`.
 private func clientTimerCallback(_ sul: UnsafeMutablePointer<lws_sorted_usec_list_t>?) {
-    guard let sul, let owner = clws_timer_from_sul(sul).pointee.owner else { return }
-    Unmanaged<LWSClient>.fromOpaque(owner).takeUnretainedValue().timerFired()
+    guard let sul, let pointer = clws_timer_from_sul(sul).pointee.owner else { return }
+    OwnerBox<LWSClient>.owner(from: pointer)?.timerFired()
 }

@@ -75,6 +75,9 @@ public final class LWSServer: @unchecked Sendable {
         public var maxRequestBodyBytes: Int = 4 * 1024 * 1024 + 64 * 1024
         /// About how much of a streamed body is made and written at a time.
         public var streamChunkBytes: Int = 64 * 1024
+        /// After the hub's close frame went out: how long the socket stays open, its write side shut, reading and
+        /// discarding what the peer still sends, waiting for the peer's close frame or end of stream.
+        public var closeLingerSeconds: Int = 2
 
         public init() {}
     }
@@ -152,7 +155,9 @@ public final class LWSServer: @unchecked Sendable {
         port = Int(lws_get_vhost_listen_port(vhost))
     }
 
-    /// Services the context on the calling thread until `stop()` is called, then destroys the context.
+    /// Services the context on the calling thread until `stop()` is called, then destroys the context. While it
+    /// is destroyed, connections still open are closed and reported (`serverConnectionClosed`), but writes, closes,
+    /// ticks and posted jobs asked for meanwhile are ignored.
     public func run() {
         service.run()
         connections.removeAll()
@@ -171,13 +176,14 @@ public final class LWSServer: @unchecked Sendable {
 
     /// Asks for a `serverNextFrame` call for this connection when its socket can take data.
     public func requestWrite(_ id: ConnectionID) {
-        guard let connection = connections[id.rawValue] else { return }
+        guard !service.tearingDown, let connection = connections[id.rawValue] else { return }
         lws_callback_on_writable(connection.wsi)
     }
 
     /// Closes a connection with a WebSocket close code. With `flushFirst`, pending frames are written first.
     public func close(_ id: ConnectionID, code: UInt16, reason: String, flushFirst: Bool = false) {
-        guard let connection = connections[id.rawValue], connection.pendingClose == nil else { return }
+        guard !service.tearingDown, let connection = connections[id.rawValue], connection.pendingClose == nil
+        else { return }
         connection.pendingClose = (code, reason, flushFirst)
         lws_callback_on_writable(connection.wsi)
     }
@@ -279,7 +285,31 @@ public final class LWSServer: @unchecked Sendable {
     }
 
     private func writable(_ id: ConnectionID, _ connection: Connection) -> Int32 {
-        connection.writeNextFrame(buffer: &frameBuffer) { delegate?.serverNextFrame(id, into: &$0) }
+        if connection.closeHandedOver {
+            linger(connection)
+            return 0
+        }
+        return connection.writeNextFrame(buffer: &frameBuffer) { delegate?.serverNextFrame(id, into: &$0) }
+    }
+
+    /// Closes as mature servers do, once the close frame is out: shut the write side, then read and discard what
+    /// the peer still sends for at most `closeLingerSeconds`, before the socket is closed. Closing a socket with
+    /// unread input makes the kernel answer with a reset, and a reset makes the peer's kernel discard what it had
+    /// not read yet: the errors and the close frame that explain the close.
+    ///
+    /// Within lws: a WRITEABLE callback after the close was handed over (`Connection.closeHandedOver`) comes only
+    /// once lws wrote the close frame, because in WAITING_TO_SEND_CLOSE lws's own POLLOUT handler writes the frame
+    /// and returns before any user callback. lws is then in AWAITING_CLOSE_ACK: it reads and discards the peer's
+    /// data frames, closes when the peer's close frame or end of stream comes, and otherwise when its
+    /// PENDING_TIMEOUT_CLOSE_ACK runs out, which this shortens from lws's 5 s. It writes nothing more in that state
+    /// (a pong is dropped once the close began), so shutting the write side under it is safe. Not with TLS: lws
+    /// writes the TLS close_notify when it closes, so the socket's write side stays open and lws's own flow runs.
+    private func linger(_ connection: Connection) {
+        guard !connection.lingering else { return }
+        connection.lingering = true
+        let fd = lws_get_socket_fd(connection.wsi)
+        if fd >= 0, lws_is_ssl(connection.wsi) == 0 { _ = shutdown(fd, Int32(SHUT_WR)) }
+        lws_set_timeout(connection.wsi, PENDING_TIMEOUT_CLOSE_ACK, Int32(max(1, options.closeLingerSeconds)))
     }
 
     /// Writes a whole HTTP/1.1 response in one write. Used to refuse an upgrade: at that point lws has not
@@ -346,23 +376,25 @@ public enum TransportError: Error, CustomStringConvertible {
 // MARK: - C entry points
 
 /// The lws callback for every protocol of the server. It recovers the `LWSServer` from the context's user
-/// pointer (set, unretained, by `ServiceContext.create`; valid while the context exists).
+/// pointer (an `OwnerBox` set by `ServiceContext.create`, valid while the context exists); while the server's
+/// deinit destroys the context, there is none and lws's default handling runs.
 private func serverCallback(
     _ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
     _ input: UnsafeMutableRawPointer?, _ length: Int
 ) -> Int32 {
-    guard let wsi, let context = lws_get_context(wsi), let owner = lws_context_user(context) else {
+    guard let wsi, let context = lws_get_context(wsi), let pointer = lws_context_user(context),
+        let server = OwnerBox<LWSServer>.owner(from: pointer)
+    else {
         return lws_callback_http_dummy(wsi, reason, user, input, length)
     }
-    let server = Unmanaged<LWSServer>.fromOpaque(owner).takeUnretainedValue()
     return server.handle(wsi: wsi, reason: reason, user: user, input: input, length: length)
 }
 
-/// The timer callback: `sul` is the first member of `clws_timer`, whose owner is the server (unretained,
-/// valid until the context and the timer are destroyed together).
+/// The timer callback: `sul` is the first member of `clws_timer`, whose owner pointer is the server's
+/// `OwnerBox` (valid until the context and the timer are destroyed together).
 private func timerCallback(_ sul: UnsafeMutablePointer<lws_sorted_usec_list_t>?) {
-    guard let sul, let owner = clws_timer_from_sul(sul).pointee.owner else { return }
-    Unmanaged<LWSServer>.fromOpaque(owner).takeUnretainedValue().timerFired()
+    guard let sul, let pointer = clws_timer_from_sul(sul).pointee.owner else { return }
+    OwnerBox<LWSServer>.owner(from: pointer)?.timerFired()
 }
 
 /// A Swift string from a NUL-terminated C string (invalid UTF-8 is repaired).

@@ -6,6 +6,16 @@ import CLibWebSockets
 /// Memory invariant: lws keeps every pointer it is given at creation (protocol names, the protocols array,
 /// interface and certificate paths, the idle policy) for the context's whole life. Everything handed over
 /// is therefore allocated here and freed only in `destroy()`, after `lws_context_destroy` returned.
+///
+/// Teardown invariants, each held by construction:
+/// - Other threads reach the context only through `post`, under the inbox's lock; `destroy()` closes the inbox
+///   first, so `lws_context_destroy` never runs while another thread uses the context (`Inbox`).
+/// - No timer is armed once teardown began: `scheduleTick` does nothing after `destroy()` started, although lws
+///   still calls back (closing each connection) inside `lws_context_destroy`; the timer is then cancelled before
+///   the loop is destroyed.
+/// - Callbacks reach the owner through a weak reference (`OwnerBox`), never an unretained one: when the owner's
+///   `deinit` destroys the context, the callbacks lws makes meanwhile find no owner and do nothing, instead of
+///   calling into an object being deinitialized.
 /// Service-thread only, except `post`.
 final class ServiceContext {
     /// The C type of an lws protocol callback.
@@ -23,6 +33,10 @@ final class ServiceContext {
     private var blocks: [UnsafeMutableRawPointer] = []
     private var timer: UnsafeMutablePointer<clws_timer>?
     private var running = false
+    /// Set when `destroy()` starts; from then on nothing new is scheduled.
+    private(set) var tearingDown = false
+    /// What lws's context user pointer and the timer's owner point to, retained here until `destroy()` is done.
+    private var ownerBox: Unmanaged<AnyObject>?
 
     /// A copy of `text` that lives until `destroy()`.
     func keep(_ text: String) -> UnsafePointer<CChar> {
@@ -57,13 +71,15 @@ final class ServiceContext {
         return UnsafePointer(table)
     }
 
-    /// Creates the context. `owner` becomes the context's user pointer and the timer's owner, unretained:
-    /// the owner destroys this context (`destroy()`, from `run()`'s exit or its own `deinit`) before it can be
-    /// deallocated, so neither pointer ever dangles.
-    func create(_ info: inout lws_context_creation_info, owner: AnyObject) -> Bool {
+    /// Creates the context. The context's user pointer and the timer's owner point to an `OwnerBox` holding
+    /// `owner` weakly; callbacks read it with `OwnerBox.owner(from:)`. The box is retained until `destroy()` is
+    /// done with lws, so neither pointer ever dangles, and the weak reference is nil once the owner's deinit began.
+    func create<Owner: AnyObject>(_ info: inout lws_context_creation_info, owner: Owner) -> Bool {
         info.gid = -1
         info.uid = -1
-        info.user = Unmanaged.passUnretained(owner).toOpaque()
+        let box = Unmanaged<AnyObject>.passRetained(OwnerBox(owner))
+        ownerBox = box
+        info.user = box.toOpaque()
         // A foreign loop, so `run()` can turn it one pass at a time and return on `stop()` (lws_service would
         // block inside ev_run for good). lws reads `foreign_loops[0]` (one per service thread) at creation.
         guard let loop = clws_ev_loop_new() else { return false }
@@ -75,9 +91,10 @@ final class ServiceContext {
         info.options |= UInt64(LWS_SERVER_OPTION_LIBEV)
         guard let created = lws_create_context(&info) else { return false }
         context = created
+        inbox.open(waking: created)
         let t = UnsafeMutablePointer<clws_timer>.allocate(capacity: 1)
         t.initialize(to: clws_timer())
-        t.pointee.owner = Unmanaged.passUnretained(owner).toOpaque()
+        t.pointee.owner = box.toOpaque()
         timer = t
         // Lives in `blocks` until `destroy()`, after lws_context_destroy dropped every timer it had.
         let heartbeat = UnsafeMutablePointer<clws_heartbeat>.allocate(capacity: 1)
@@ -99,14 +116,13 @@ final class ServiceContext {
     /// Ends `run()` after the current service pass.
     func stop() {
         running = false
-        if let context { lws_cancel_service(context) }
+        if let context, !tearingDown { lws_cancel_service(context) }
     }
 
-    /// Queues `job` for the service thread and wakes it. Safe from any thread: the inbox is locked and
-    /// `lws_cancel_service` is lws's documented cross-thread wake-up.
+    /// Queues `job` for the service thread and wakes it. Safe from any thread (see `Inbox`). A job posted once
+    /// teardown began is dropped.
     func post(_ job: @escaping @Sendable () -> Void) {
-        inbox.append(job)
-        if let context { lws_cancel_service(context) }
+        inbox.post(job)
     }
 
     /// Runs what `post` queued; call from `LWS_CALLBACK_EVENT_WAIT_CANCELLED`.
@@ -116,14 +132,16 @@ final class ServiceContext {
 
     /// Fires `callback` once after `microseconds`, replacing any earlier schedule.
     func scheduleTick(inMicroseconds microseconds: Int64, callback: sul_cb_t) {
-        guard context != nil, let loop, let timer else { return }
+        guard context != nil, !tearingDown, let loop, let timer else { return }
         clws_timer_schedule(loop, timer, callback, lws_usec_t(max(1, microseconds)))
     }
 
     /// Destroys the context, then frees everything lws held pointers to. Safe to call twice.
     func destroy() {
+        inbox.close()  // first: after this no other thread touches the context
+        tearingDown = true
         if let context {
-            lws_context_destroy(context)
+            lws_context_destroy(context)  // calls back for every connection still open
             self.context = nil
         }
         if let timer { clws_timer_cancel(timer) }
@@ -137,5 +155,22 @@ final class ServiceContext {
         blocks.removeAll()
         for string in strings { free(string) }
         strings.removeAll()
+        ownerBox?.release()
+        ownerBox = nil
+    }
+}
+
+/// The owner of a context as lws's callbacks reach it: weakly, so that a callback made while the owner's deinit
+/// destroys the context finds nil rather than an object being deinitialized.
+final class OwnerBox<Owner: AnyObject> {
+    weak var owner: Owner?
+
+    init(_ owner: Owner) { self.owner = owner }
+
+    /// The owner behind a context user pointer or a timer's owner pointer set by `ServiceContext.create`, or nil
+    /// once it is being deinitialized. The pointer is valid while the context exists (the box is retained until
+    /// `destroy()` is done), which is whenever lws calls back.
+    static func owner(from pointer: UnsafeMutableRawPointer) -> Owner? {
+        Unmanaged<OwnerBox<Owner>>.fromOpaque(pointer).takeUnretainedValue().owner
     }
 }

@@ -102,6 +102,7 @@ import Testing
         h.hr(anna, seq: 299)  // in the window: known at once
         #expect(h.messages(anna).errors.map(\.code) == [.duplicate])
         #expect(h.relay.takeRecordBatch() == nil)
+        h.advance(200)  // out of the first error's coalescing window
         h.hr(anna, seq: 10)  // below the window: the record answers at commit
         #expect(h.messages(anna).errors.isEmpty)
         commit(h)
@@ -137,9 +138,16 @@ import Testing
         for seq: UInt32 in 1...8 { h.hr(app, seq: seq) }
         commit(h)
         #expect(record.seqs("spin", "anna") == Array(1...8))
-        let messages = h.messages(app)
-        #expect(messages.errors.map(\.seq) == [1, 2, 3, 4, 5])
-        #expect(messages.acks == [8])
+        var messages = h.messages(app)
+        #expect(messages.acks == [1], "2…5 are refused in a coalesced error not sent yet: no ack may cover them")
+        h.advance(200)
+        h.tick()
+        messages += h.messages(app)
+        #expect(messages.errors.namedSeqs == [1, 2, 3, 4, 5])
+        #expect(messages.acks == [1, 8], "the ack follows the coalesced error")
+        let errorAt = messages.lastIndex { $0.error != nil }
+        let ackAt = messages.lastIndex { $0.ack != nil }
+        #expect(errorAt! < ackAt!)
     }
 
     @Test func aRefusedWriteIsNeverAckedAndMayBeSentAgain() {
@@ -222,9 +230,21 @@ import Testing
         _ = h.messages(anna)
         for seq: UInt32 in 1...60 { h.hr(anna, seq: seq) }
         commit(h)
-        #expect(h.messages(anna).errors.count == 60)
+        h.advance(200)
+        h.tick()  // the coalesced duplicate errors go out
+        #expect(h.messages(anna).errors.namedSeqs == Array(1...60))
         h.hr(anna, seq: 301)
         #expect(h.messages(anna).errors.isEmpty, "duplicates found by the record took no token in the end")
+    }
+}
+
+extension [ProtocolError] {
+    /// Every seq the errors name, a coalesced run counting each of its seqs.
+    var namedSeqs: [UInt32] {
+        flatMap { error -> [UInt32] in
+            if let run = error.coalesced { return [UInt32](run.fromSeq...run.toSeq) }
+            return error.seq.map { [$0] } ?? []
+        }
     }
 }
 

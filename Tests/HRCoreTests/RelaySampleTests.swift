@@ -146,6 +146,8 @@ import Testing
         hub.hr(pub, seq: 5, bpm: 101)
         hub.hr(pub, seq: 6)
         hub.hr(pub, seq: 5)
+        hub.advance(100)  // the second duplicate came within 100 ms of the first: held that long (ErrorCoalescer)
+        hub.tick()
         let errors = hub.messages(pub).errors
         #expect(errors.map(\.code) == [.duplicate, .duplicate])
         #expect(errors.map(\.seq) == [5, 5])
@@ -165,7 +167,10 @@ import Testing
         let again = hub.publisher("ann")
         _ = hub.messages(again)
         for seq: UInt32 in 1...4 { hub.hr(again, seq: seq) }  // a device replaying its buffer
-        #expect(hub.messages(again).errors.map(\.code) == [.duplicate, .duplicate, .duplicate])
+        #expect(hub.messages(again).errors == [ProtocolError(.duplicate, "seq 1 was already accepted", seq: 1)])
+        hub.advance(100)  // seqs 2 and 3 came within 100 ms of the first error: one error names both
+        hub.tick()
+        #expect(hub.messages(again).errors.map(\.coalesced) == [CoalescedRun(count: 2, fromSeq: 2, toSeq: 3)])
         #expect(hub.messages(view).seqs(of: "ann") == [1, 2, 3, 4])
     }
 
@@ -194,6 +199,8 @@ import Testing
         hub.advance(1)
         hub.hr(pub, seq: 121)
         hub.hr(pub, seq: 122)
+        hub.advance(100)  // within 100 ms of the last rate_limited: held that long
+        hub.tick()
         #expect(hub.messages(pub).errors.map(\.code) == [.rateLimited], "one token only")
         #expect(hub.messages(view).seqs(of: "ann") == Array(1...121))
 
@@ -213,6 +220,8 @@ import Testing
         hub.hr(pub, seq: 1)
         for _ in 0..<500 { hub.hr(pub, seq: 1) }
         for seq: UInt32 in 2...60 { hub.hr(pub, seq: seq) }
+        hub.advance(100)  // the last repeat is held for 100 ms (ErrorCoalescer); repeats of one seq are not merged
+        hub.tick()
         let errors = hub.messages(pub).errors
         #expect(errors.count == 500)
         #expect(errors.allSatisfy { $0.code == .duplicate })

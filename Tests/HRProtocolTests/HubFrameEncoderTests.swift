@@ -72,6 +72,12 @@ struct HubFrameEncoderTests {
                 #"{"t":"error","code":"bad_field","msg":"bpm must be 0 or 25..250, got 300","seq":7}"#
             ),
             (.error(ProtocolError(.badJSON, "x")), #"{"t":"error","code":"bad_json","msg":"x"}"#),
+            (
+                .error(
+                    ProtocolError(
+                        .rateLimited, "m", seq: 4, coalesced: CoalescedRun(count: 3, fromSeq: 4, toSeq: 6))),
+                #"{"t":"error","code":"rate_limited","msg":"m","seq":4,"count":3,"from_seq":4,"to_seq":6}"#
+            ),
             (.pong(id: .number(-3), ct: 100, ht: 105), #"{"t":"pong","id":-3,"ct":100,"ht":105}"#),
             (.pong(id: .string("a"), ct: nil, ht: 105), #"{"t":"pong","id":"a","ht":105}"#),
         ]
@@ -166,6 +172,8 @@ struct HubFrameEncoderTests {
             .gap(Gap(p: "a", fromSeq: 5, toSeq: 5, count: 1, reason: .late)),
             .gap(Gap(p: "a", fromSeq: 5, toSeq: 6, count: 2, reason: .conflated)),
             .error(ProtocolError(.badField, "bpm must be 0 or 25..250, got 300", seq: 7)),
+            .error(
+                ProtocolError(.duplicate, "d", seq: 9, coalesced: CoalescedRun(count: 2, fromSeq: 9, toSeq: 10))),
             .pong(id: .number(7), ct: 100, ht: 105),
             .pong(id: .number(-7), ct: nil, ht: 105),
             .pong(id: .string("7"), ct: -1, ht: 105),

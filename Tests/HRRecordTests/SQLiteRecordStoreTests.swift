@@ -182,6 +182,8 @@ struct SQLiteRecordStoreTests {
         }
         store.close(timeoutMs: 1_000)
         #expect(results.withLock { $0 } == Array(repeating: .success([true]), count: 50))
+        // The writer closed last, so SQLite checkpointed the WAL into the file and removed it.
+        #expect(!FileManager.default.fileExists(atPath: store.path + "-wal"))
         #expect(await store.appended([row(seq: 51)]) == .failure(.closed))
         #expect(await store.deleted(receivedBefore: .max) == 0)
         #expect(throws: RecordStoreError.self) { try store.hasRecord(classID: "c1") }

@@ -25,14 +25,15 @@ extension WebAssets {
             grid-template-columns: repeat(var(--cols, 4), minmax(0, 1fr)); grid-auto-rows: var(--row-h, 240px); }
         #waiting { position: fixed; inset: 40% 0 auto; text-align: center; color: var(--muted);
             font-size: clamp(20px, 4vh, 56px); pointer-events: none; }
-        .tile { --zc: var(--z0); container-type: size; position: relative; overflow: hidden; border-radius: 1.2vmin;
-            background: var(--zc); transition: background-color 0.8s, opacity 0.8s, filter 0.8s; }
+        .tile { --zc: var(--z0); --ink: var(--fg); container-type: size; position: relative; overflow: hidden;
+            border-radius: 1.2vmin; background: var(--zc); color: var(--ink);
+            transition: background-color 0.8s, opacity 0.8s, filter 0.8s; }
         /* The tile is the size container; its own padding could not use its own container units. */
         .tile .in { height: 100%; display: flex; flex-direction: column; padding: 5cqh 5cqw 0; }
-        .tile.z1 { --zc: var(--z1); }
+        .tile.z1 { --zc: var(--z1); --ink: var(--bg); }
         .tile.z2 { --zc: var(--z2); }
-        .tile.z3 { --zc: var(--z3); }
-        .tile.z4 { --zc: var(--z4); }
+        .tile.z3 { --zc: var(--z3); --ink: var(--bg); }
+        .tile.z4 { --zc: var(--z4); --ink: var(--bg); }
         .tile.z5 { --zc: var(--z5); }
         .tile .top { display: flex; align-items: baseline; gap: 4cqw; font-size: min(14cqh, 10cqw); font-weight: 700;
             line-height: 1.1; }
@@ -47,7 +48,7 @@ extension WebAssets {
         .tile canvas { flex: 1; min-height: 0; width: calc(100% + 10cqw); margin: 1cqh -5cqw 0; display: block; }
         .tile .status { position: absolute; right: 4cqw; bottom: 4cqh; font-size: min(10cqh, 7cqw); font-weight: 800;
             letter-spacing: 0.06em; padding: 0.15em 0.5em; border-radius: 0.4em; background: rgb(0 0 0 / 0.55);
-            display: none; }
+            color: var(--fg); display: none; }
         .tile.stale { opacity: 0.45; }
         .tile.stale .status, .tile.gone .status { display: block; }
         .tile.gone { opacity: 0.3; filter: grayscale(1); }

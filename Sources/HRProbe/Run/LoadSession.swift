@@ -83,7 +83,7 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         self.logger = logger
         self.progress = progress
         self.client = LWSClient(logger: logger)
-        // A publisher at hundreds of samples/s must not wait for a poll() round over every viewer per sample.
+        // A publisher at hundreds of samples/s must not wait for a loop iteration over every viewer per sample.
         client.maxFramesPerWritable = 64
         self.rng = SplitMix64(seed: plan.seed, stream: 0x5255_4E00)  // "RUN"
         buildConnections()
@@ -368,9 +368,14 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
             let firstUs = riders[r].dueUs(index: firstIndex, schedule)
             let firstMs = firstUs / 1_000
             let intoWorkoutMs = Int64(Double(seeds.next() % 240_000))
-            let device = DeviceSimulator(
+            var device = DeviceSimulator(
                 participantID: ParticipantNumbering.id(riders[r].indexInClass), seed: deviceSeed, workout: workout,
                 startMs: firstMs - intoWorkoutMs, configuration: configuration)
+            if let trace = plan.trace {
+                // Each rider at its own point of the recording, from its seed.
+                let shiftMs = Int64(deviceSeed % UInt64(trace.durationMs))
+                device.replay = TraceReplay(trace: trace, startMs: firstMs, shiftMs: shiftMs)
+            }
             riders[r].device = device
             riders[r].firstSeq = device.nextSeq
             riders[r].sending = true

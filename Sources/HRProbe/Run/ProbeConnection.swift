@@ -52,9 +52,6 @@ struct ProbeConnection {
         self.sourceAddress = sourceAddress
     }
 
-    /// Whether frames are waiting.
-    var hasOutbound: Bool { outboxHead < outbox.count }
-
     /// Takes the next frame to write.
     mutating func takeOutbound() -> OutboundFrame? {
         guard outboxHead < outbox.count else { return nil }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HRProtocol
+import HRSimulation
 import LWSTransport
 
 /// `hrprobe run URL`: load a hub with simulated classes and measure the end-to-end lag distribution, loss,
@@ -56,6 +57,13 @@ struct RunCommand: ParsableCommand {
 
     @Option(help: "Seed for the heart-rate traces and every scenario choice.")
     var seed: UInt64 = 1
+
+    @Option(
+        help: ArgumentHelp(
+            "Replay this recorded beat-to-beat heart-rate trace instead of the rider model (CSV with t_ms,rr_ms).",
+            discussion: "E.g. tests/data/ppg-trace.csv, a real PPG recording. Each rider starts at its own point "
+                + "of the trace (derived from --seed), so a class is not in lockstep."))
+    var trace: String?
 
     @Option(name: .customLong("slow-viewers"), help: "Share of viewers that read slowly (0…1 or N%).")
     var slowViewers = "0"
@@ -250,6 +258,15 @@ struct RunCommand: ParsableCommand {
             binary: binary, phase: phaseValue, seed: seed, slowViewerFraction: slow, storm: storm, ramp: rampPlan,
             role: roleValue, sourceAddresses: addresses, drainUs: drainUs, target: targetValue, serverPID: serverPID)
         plan.insecure = options.insecure
+        if let trace {
+            guard let data = FileManager.default.contents(atPath: trace), let text = String(data: data, encoding: .utf8)
+            else { throw ValidationError("--trace: cannot read '\(trace)'") }
+            do {
+                plan.trace = try HeartRateTrace(csv: text)
+            } catch {
+                throw ValidationError("--trace \(trace): \(error)")
+            }
+        }
         return plan
     }
 

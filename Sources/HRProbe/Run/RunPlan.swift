@@ -1,5 +1,6 @@
 import HRProbeCore
 import HRProtocol
+import HRSimulation
 import LWSTransport
 
 /// Everything a `hrprobe run` does, resolved from the command line: which classes, how many of each kind of
@@ -61,6 +62,8 @@ struct RunPlan {
     var target: PeerTarget = .hrhub
     /// The relay's process, whose CPU time and memory the report gives for the measured window (`--server-pid`).
     var serverPID: Int32?
+    /// A recorded heart-rate trace the riders replay, each shifted in time (`--trace`); nil: the rider model.
+    var trace: HeartRateTrace?
 
     /// The highest `--rate`: a 100 µs period, still well above the probe's timer resolution.
     static let maxRate = 10_000.0
