@@ -93,20 +93,31 @@ final class PipeLog: Sendable {
     init(limit: Int = 256 << 10) { self.limit = limit }
 
     /// Starts draining `pipe`; the pipe must be drained or a chatty child blocks on a full pipe.
+    ///
+    /// A plain thread doing blocking reads until end of file, not `readabilityHandler`: that one is a dispatch
+    /// source on the descriptor, and a `Pipe` released (its descriptor closed) before the source's cancellation
+    /// completed left libdispatch's epoll watching a closed, then reused, descriptor. The test process crashed
+    /// in `_dispatch_event_loop_drain` about once in eight full runs. The thread holds the pipe, so its descriptor
+    /// stays open until the reads are done.
     func drain(_ pipe: Pipe) {
-        pipe.fileHandleForReading.readabilityHandler = { [self] handle in
-            let data = handle.availableData
-            state.withLock { state in
-                if data.isEmpty {
-                    state.ended = true
-                } else {
-                    state.bytes.append(contentsOf: data)
-                    if state.bytes.count > limit { state.bytes.removeFirst(state.bytes.count - limit) }
+        let thread = Thread { [self] in
+            let handle = pipe.fileHandleForReading
+            while true {
+                let data = handle.availableData
+                state.withLock { state in
+                    if data.isEmpty {
+                        state.ended = true
+                    } else {
+                        state.bytes.append(contentsOf: data)
+                        if state.bytes.count > limit { state.bytes.removeFirst(state.bytes.count - limit) }
+                    }
                 }
+                changed.signal()
+                if data.isEmpty { break }
             }
-            if data.isEmpty { handle.readabilityHandler = nil }
-            changed.signal()
         }
+        thread.name = "test.pipe-log"
+        thread.start()
     }
 
     /// Everything kept so far, as text.

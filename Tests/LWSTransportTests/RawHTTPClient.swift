@@ -46,7 +46,7 @@ final class RawHTTPClient {
             }
         }
         guard connected == 0 else {
-            close(fd)
+            // No close here: `deinit` runs for this failed init (every stored property is set) and closes it once.
             throw RawHTTPError("connect to port \(port): errno \(errno)")
         }
     }
