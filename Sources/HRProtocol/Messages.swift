@@ -287,6 +287,8 @@ public enum HubMessage: Sendable, Equatable {
     case error(ProtocolError)
     /// `pong`: the answer to a `ping`; `ht` is hub time.
     case pong(id: PingID, ct: Int64?, ht: Int64)
+    /// `board`: the live leaderboard (viewers and participants; `me`/`near` for participants).
+    case board(Board)
 }
 
 /// WebSocket close codes the hub uses.
