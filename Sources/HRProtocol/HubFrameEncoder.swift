@@ -238,7 +238,6 @@ public enum HubFrameEncoder {
         out.append(0x7D)
     }
 
-
     /// `"<p>","since":<since>}` after the `{"t":"stale","p":` or `{"t":"live","p":` prefix.
     private static func appendPresenceTail(p: String, since: Int64, to out: inout [UInt8]) {
         out.appendJSONString(p)

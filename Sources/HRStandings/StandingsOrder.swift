@@ -45,7 +45,8 @@ struct StandingsOrder: Sendable {
         // Still between the same neighbours: no move (the usual case: one second of riding overtakes nobody).
         let entries = blocks[block]
         let previous = index > 0 ? entries[index - 1] : (block > 0 ? blocks[block - 1].last : nil)
-        let next = index + 1 < entries.count ? entries[index + 1] : (block + 1 < blocks.count ? blocks[block + 1].first : nil)
+        let next =
+            index + 1 < entries.count ? entries[index + 1] : (block + 1 < blocks.count ? blocks[block + 1].first : nil)
         if previous.map({ precedes($0, rider) }) ?? true, next.map({ precedes(rider, $0) }) ?? true {
             return
         }

@@ -29,8 +29,11 @@ struct ClassStandingsTests {
         // share their first 8 bytes still compare on the rest.
         let ids = ["rider-0001b", "a", "B", "_x", "rider-0001", "rider-0001a", "9", "-z", "rider-00010"]
         let result = standings(Dictionary(uniqueKeysWithValues: ids.map { ($0, 2) }))
-        #expect(result.top(20).map(\.p) == ["-z", "9", "B", "_x", "a", "rider-0001", "rider-00010", "rider-0001a",
-            "rider-0001b"])
+        #expect(
+            result.top(20).map(\.p) == [
+                "-z", "9", "B", "_x", "a", "rider-0001", "rider-00010", "rider-0001a",
+                "rider-0001b",
+            ])
     }
 
     @Test func pointsDecideBeforeIds() {
@@ -127,9 +130,10 @@ struct ClassStandingsTests {
     @Test func zonePointsParsing() {
         #expect(ZonePoints(parsing: "1,2,4,8,8") == .standard)
         #expect(ZonePoints(parsing: "0, 1,2 ,3,1000")?.multipliers == [0, 1, 2, 3, 1_000])
-        for bad in ["", "1,2,4,8", "1,2,4,8,8,8", "1,2,4,8,x", "1,2,4,8,-1", "1,2,4,8,1001", "1,,4,8,8", "1.5,2,4,8,8",
-            "+1,2,4,8,8"]
-        {
+        for bad in [
+            "", "1,2,4,8", "1,2,4,8,8,8", "1,2,4,8,x", "1,2,4,8,-1", "1,2,4,8,1001", "1,,4,8,8", "1.5,2,4,8,8",
+            "+1,2,4,8,8",
+        ] {
             #expect(ZonePoints(parsing: bad) == nil, "\(bad)")
         }
         #expect(ZonePoints([1, 2, 3, 4]) == nil && ZonePoints([1, 2, 3, 4, -1]) == nil)

@@ -139,7 +139,8 @@ struct RiderTallyTests {
             let ride = randomRide(riders: 1, samples: 1...60, using: &random)
             var inOrder = RiderTally()
             for sample in ride {
-                inOrder.record(seq: sample.sample.seq, ts: sample.sample.ts, bpm: sample.sample.bpm, zone: sample.zone,
+                inOrder.record(
+                    seq: sample.sample.seq, ts: sample.sample.ts, bpm: sample.sample.bpm, zone: sample.zone,
                     points: .standard)
             }
             let (units, zoneMs) = referenceUnits(ride)

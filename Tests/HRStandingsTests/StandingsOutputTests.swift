@@ -19,7 +19,9 @@ struct StandingsOutputTests {
     func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 
     @Test func boardBytesAreExact() throws {
-        var tick = sample().board(at: 5_000) { p in p == "a" ? (bpm: 171, zone: 5) : p == "b" ? (bpm: 0, zone: nil) : nil }
+        var tick = sample().board(at: 5_000) { p in
+            p == "a" ? (bpm: 171, zone: 5) : p == "b" ? (bpm: 0, zone: nil) : nil
+        }
         let top = tick.top(2)
         #expect(
             text(top.bytes)

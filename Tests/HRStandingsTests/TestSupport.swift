@@ -53,8 +53,10 @@ func randomRide(riders: Int, samples: ClosedRange<Int>, using random: inout Seed
             case 1: ts -= Int64.random(in: 1...3_000, using: &random)
             default: ts += Int64.random(in: 700...1_300, using: &random)
             }
-            let bpm: UInt8 = Int.random(in: 0..<15, using: &random) == 0 ? 0 : UInt8.random(in: 60...190, using: &random)
-            let zone: UInt8? = bpm == 0 || Int.random(in: 0..<10, using: &random) == 0
+            let bpm: UInt8 =
+                Int.random(in: 0..<15, using: &random) == 0 ? 0 : UInt8.random(in: 60...190, using: &random)
+            let zone: UInt8? =
+                bpm == 0 || Int.random(in: 0..<10, using: &random) == 0
                 ? nil : UInt8.random(in: 1...5, using: &random)
             result.append(recorded(p, seq: seq, ts: ts, bpm: bpm, zone: zone))
         }
