@@ -106,7 +106,7 @@ public enum HubFrameEncoder {
     /// The part of a `board` message every connection of a class with the same `board` value shares for one tick:
     /// `{"t":"board","at":…,"n":…,"top":[…]`, an object left open. `appendBoardSuffix` closes it, so a relay encodes
     /// this once per class and tick and copies it into every viewer's frame.
-    public static func appendBoardPrefix(at: Int64, n: Int, top: some Collection<BoardEntry>, to out: inout [UInt8]) {
+    public static func appendBoardPrefix(at: Int64, n: Int, top: [BoardEntry], to out: inout [UInt8]) {
         out.appendLiteral(#"{"t":"board","at":"#)
         out.appendDecimal(at)
         out.appendLiteral(#","n":"#)
@@ -124,7 +124,7 @@ public enum HubFrameEncoder {
     /// What follows `appendBoardPrefix`: `}` for a viewer (or a participant not ranked yet), or
     /// `,"me":{…},"near":[…]}` for a ranked participant.
     public static func appendBoardSuffix(
-        me: BoardEntry?, near: some Collection<BoardEntry>, to out: inout [UInt8]
+        me: BoardEntry?, near: [BoardEntry], to out: inout [UInt8]
     ) {
         if let me {
             out.appendLiteral(#","me":"#)
@@ -139,6 +139,21 @@ public enum HubFrameEncoder {
             out.append(0x5D)
         }
         out.append(0x7D)
+    }
+
+    /// `appendBoardSuffix` for a ranked participant from entries already encoded with `appendBoardEntry`: a relay
+    /// encodes each listed rider's entry once per tick and copies it into every suffix that lists it.
+    public static func appendBoardSuffix(
+        encodedMe me: ArraySlice<UInt8>, encodedNear near: [ArraySlice<UInt8>], to out: inout [UInt8]
+    ) {
+        out.appendLiteral(#","me":"#)
+        out.append(contentsOf: me)
+        out.appendLiteral(#","near":["#)
+        for (index, entry) in near.enumerated() {
+            if index > 0 { out.append(0x2C) }
+            out.append(contentsOf: entry)
+        }
+        out.appendLiteral("]}")
     }
 
     /// One leaderboard entry: `{"p":…,"rank":…,"points":12.3,"bpm":…,"zone":…}` (`bpm`, `zone` only when known).

@@ -44,7 +44,10 @@ public struct RiderTally: Sendable, Equatable {
     public var points: Double { Double(units) / Double(Self.unitsPerPoint) }
 
     /// Points in tenths, rounded half away from zero, exactly.
-    public var pointsTenths: Int64 { Self.divideRounded(units, by: Self.unitsPerPoint / 10) }
+    public var pointsTenths: Int64 { Self.tenths(units: units) }
+
+    /// `units` as points in tenths, rounded half away from zero, exactly.
+    static func tenths(units: Int64) -> Int64 { divideRounded(units, by: unitsPerPoint / 10) }
 
     /// Seconds in zones 1...5 in tenths, rounded half away from zero, exactly.
     public var zoneTenths: [Int64] { zoneMs.map { Self.divideRounded($0, by: 100) } }
