@@ -97,12 +97,14 @@ public struct BoardTick {
         entryStart = Array(repeating: -1, count: n)
         entryEnd = Array(repeating: -1, count: n)
         entryDigest = Array(repeating: 0, count: n)
-        entryBytes.reserveCapacity(64 * min(n, 1_024))
+        entryBytes.reserveCapacity(72 * min(n, 4_096))
     }
 
     private mutating func encodeEntry(rank: Int) {
+        // The entry is made before `entryBytes` is borrowed inout: reading `self` during that access copied the tick.
+        let entry = withLive(standings.entry(ranking[rank], rank: rank + 1))
         let start = entryBytes.count
-        HubFrameEncoder.appendBoardEntry(withLive(standings.entry(ranking[rank], rank: rank + 1)), to: &entryBytes)
+        HubFrameEncoder.appendBoardEntry(entry, to: &entryBytes)
         entryStart[rank] = Int32(start)
         entryEnd[rank] = Int32(entryBytes.count)
         entryDigest[rank] = BoardPart.digest(entryBytes[start...])

@@ -10,10 +10,11 @@ struct StandingsOrder: Sendable {
     static let maxBlock = 512
     static let minBlock = 64
 
-    /// Per rider index: the current units, the first 8 bytes of the id (big-endian, zero padded: byte order of
-    /// ids whose first 8 bytes differ) and the id.
+    /// Per rider index: the current units, the id's bytes 0..<8 and 8..<16 as big-endian integers (zero padded:
+    /// their order is the ids' byte order as far as they reach; ids are never empty and hold no NUL) and the id.
     private(set) var units: [Int64] = []
-    private var idPrefix: [UInt64] = []
+    private var idHead: [UInt64] = []
+    private var idNext: [UInt64] = []
     private(set) var ids: [String] = []
     /// The riders in rank order, cut into blocks; no block is empty.
     private var blocks: [[Int32]] = []
@@ -26,13 +27,8 @@ struct StandingsOrder: Sendable {
         let rider = Int32(ids.count)
         ids.append(id)
         units.append(0)
-        var prefix: UInt64 = 0
-        var shift: UInt64 = 56
-        for byte in id.utf8.prefix(8) {
-            prefix |= UInt64(byte) << shift
-            shift &-= 8
-        }
-        idPrefix.append(prefix)
+        idHead.append(Self.bigEndian(id.utf8.prefix(8)))
+        idNext.append(Self.bigEndian(id.utf8.dropFirst(8).prefix(8)))
         insert(rider)
         return rider
     }
@@ -60,10 +56,24 @@ struct StandingsOrder: Sendable {
         let ua = units[Int(a)]
         let ub = units[Int(b)]
         if ua != ub { return ua > ub }
-        let pa = idPrefix[Int(a)]
-        let pb = idPrefix[Int(b)]
-        if pa != pb { return pa < pb }
+        let ha = idHead[Int(a)]
+        let hb = idHead[Int(b)]
+        if ha != hb { return ha < hb }
+        let na = idNext[Int(a)]
+        let nb = idNext[Int(b)]
+        if na != nb { return na < nb }
         return ids[Int(a)].utf8.lexicographicallyPrecedes(ids[Int(b)].utf8)
+    }
+
+    /// Up to 8 bytes as a big-endian integer, zero padded on the right.
+    private static func bigEndian(_ bytes: Substring.UTF8View.SubSequence) -> UInt64 {
+        var value: UInt64 = 0
+        var shift: UInt64 = 56
+        for byte in bytes {
+            value |= UInt64(byte) << shift
+            shift &-= 8
+        }
+        return value
     }
 
     /// 0-based rank of `rider`.
