@@ -62,7 +62,7 @@ public struct BoardTick {
             encodeEntry(rank: other)
         }
         // Slices of `entryBytes` are taken only now, after the last append (a live slice would make an append copy).
-        var digest = BoardPart.digest([][...])
+        var digest = BoardPart.fnvOffset
         scratch.removeAll(keepingCapacity: true)
         for other in listed {
             digest = BoardPart.combine(digest, entryDigest[other])
@@ -101,8 +101,12 @@ public struct BoardTick {
     }
 
     private mutating func encodeEntry(rank: Int) {
-        // The entry is made before `entryBytes` is borrowed inout: reading `self` during that access copied the tick.
-        let entry = withLive(standings.entry(ranking[rank], rank: rank + 1))
+        // No method of `self` is called here: each such call copied the whole tick (measured).
+        var entry = standings.entry(ranking[rank], rank: rank + 1)
+        if let reading = live(entry.p) {
+            entry.bpm = reading.bpm
+            entry.zone = reading.zone
+        }
         let start = entryBytes.count
         HubFrameEncoder.appendBoardEntry(entry, to: &entryBytes)
         entryStart[rank] = Int32(start)
@@ -126,9 +130,11 @@ public struct BoardPart: Sendable, Equatable {
     /// A 64-bit hash of the content: equal content, equal digest; a different digest means the content changed.
     public let digest: UInt64
 
+    static let fnvOffset: UInt64 = 0xcbf2_9ce4_8422_2325
+
     /// FNV-1a over `bytes`.
     static func digest(_ bytes: ArraySlice<UInt8>) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var hash = fnvOffset
         for byte in bytes {
             hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
         }

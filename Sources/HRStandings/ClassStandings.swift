@@ -114,7 +114,8 @@ public struct ClassStandings: Sendable {
 
     /// The entry of rider index `rider` at 1-based `rank`, without live fields.
     func entry(_ rider: Int32, rank: Int) -> BoardEntry {
-        BoardEntry(p: order.ids[Int(rider)], rank: rank, pointsTenths: RiderTally.tenths(units: order.units[Int(rider)]))
+        BoardEntry(
+            p: order.ids[Int(rider)], rank: rank, pointsTenths: RiderTally.tenths(units: order.units[Int(rider)]))
     }
 
     /// The rider index of `participant`.
