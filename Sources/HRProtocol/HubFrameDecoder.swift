@@ -223,6 +223,9 @@ private struct BoardEntryBox: Decodable {
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: HubKey.self)
         let points = try c.decode(Double.self, forKey: .points)
+        guard abs(points) < 1e15 else {
+            throw ProtocolError(.badJSON, "board entry points \(points) out of range")
+        }
         entry = BoardEntry(
             p: try c.decode(String.self, forKey: .p),
             rank: try c.decode(Int.self, forKey: .rank),

@@ -40,7 +40,7 @@ public struct BoardTick {
     public mutating func top(_ count: Int) -> BoardPart {
         if let part = tops[count] { return part }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(48 + 72 * min(count, n))
+        bytes.reserveCapacity(48 + 72 * max(0, min(count, n)))
         HubFrameEncoder.appendBoardPrefix(at: at, n: n, top: standings.top(count).map(withLive), to: &bytes)
         // The digest leaves `at` out: it starts at the comma before "n" (the digits of `at` hold no comma).
         let from = bytes[16...].firstIndex(of: UInt8(ascii: ",")) ?? 0

@@ -240,6 +240,7 @@ struct HubFrameEncoderTests {
         #"[{"t":"board","at":1,"n":1}]"#,
         #"[{"t":"board","at":1,"n":1,"top":[{"p":"a","rank":1}]}]"#,
         #"[{"t":"board","at":1,"n":1,"top":[{"p":"a","rank":1,"points":"1.0"}]}]"#,
+        #"[{"t":"board","at":1,"n":1,"top":[{"p":"a","rank":1,"points":1e300}]}]"#,
     ]
 
     @Test("hub JSON frame rejected", arguments: badHubFrames)
