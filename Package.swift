@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "LWSTransport", targets: ["LWSTransport"]),
         .library(name: "HRProbeCore", targets: ["HRProbeCore"]),
         .library(name: "HRRecord", targets: ["HRRecord"]),
+        .library(name: "HRStandings", targets: ["HRStandings"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -40,6 +41,8 @@ let package = Package(
                 .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
+        // Points and ranks from the class record: per-rider tallies, the ranking, board and summary content. Pure.
+        .target(name: "HRStandings", dependencies: ["HRProtocol"]),
         // Tokens: HS256 JWTs (HMAC from swift-crypto) and who may connect where.
         .target(
             name: "HRAuth",
@@ -93,6 +96,7 @@ let package = Package(
         .testTarget(name: "HRProtocolTests", dependencies: ["HRProtocol"]),
         .testTarget(name: "HRAuthTests", dependencies: ["HRAuth", "HRProtocol"]),
         .testTarget(name: "HRCoreTests", dependencies: ["HRCore", "HRProtocol"]),
+        .testTarget(name: "HRStandingsTests", dependencies: ["HRStandings", "HRProtocol"]),
         .testTarget(name: "HRSimulationTests", dependencies: ["HRSimulation"]),
         // hrprobe's pure logic (stream accounting, SLO, reports, clock offset), through `@testable import`.
         .testTarget(name: "HRProbeTests", dependencies: ["HRProbe", "HRProbeCore", "HRProtocol"]),

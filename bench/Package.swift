@@ -24,6 +24,7 @@ let package = Package(
                 .product(name: "HRProtocol", package: "HRHub"),
                 .product(name: "HRCore", package: "HRHub"),
                 .product(name: "HRProbeCore", package: "HRHub"),
+                .product(name: "HRStandings", package: "HRHub"),
             ],
             path: "Benchmarks/HRHubBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -419,12 +419,14 @@ def results(args):
     w("")
     w(f"Row load averages (1/5/15 min at each row's start) ranged {loads[0] if loads else '?'} … "
       f"{loads[-1] if loads else '?'}.")
-    # The record's section, as record-bench last wrote it (its own command, not part of bench/run).
-    record = os.path.join(os.path.dirname(args.results), "record.md")
-    if os.path.exists(record):
-        w("")
-        with open(record) as f:
-            w(f.read().rstrip())
+    # Sections from their own commands, not part of bench/run: the record's (record-bench) and standings'
+    # (bench/micro, written by hand), as last written.
+    for name in ("record.md", "standings.md"):
+        section = os.path.join(os.path.dirname(args.results), name)
+        if os.path.exists(section):
+            w("")
+            with open(section) as f:
+                w(f.read().rstrip())
     return "\n".join(out) + "\n"
 
 

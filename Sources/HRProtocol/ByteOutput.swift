@@ -44,6 +44,17 @@ extension Array where Element == UInt8 {
         appendDecimal(Int64(value))
     }
 
+    /// Appends a number of tenths as a decimal with exactly one digit after the point: 123 → `12.3`, 0 → `0.0`,
+    /// -5 → `-0.5`. Exact: no binary floating point on the way.
+    mutating func appendTenths(_ tenths: Int64) {
+        if tenths < 0 {
+            append(0x2D)
+        }
+        appendDecimal(tenths.magnitude / 10)
+        append(0x2E)
+        append(0x30 &+ UInt8(truncatingIfNeeded: tenths.magnitude % 10))
+    }
+
     /// Appends `string` as a quoted JSON string. `"` and `\` are backslash-escaped, control characters
     /// (U+0000...U+001F) become `\u00XX` (lowercase hex), everything else, UTF-8 included, is copied as is.
     mutating func appendJSONString(_ string: String) {

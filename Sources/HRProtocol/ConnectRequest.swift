@@ -1,11 +1,14 @@
 /// A WebSocket upgrade request, parsed and validated:
-/// `GET /v1/classes/{classId}/ws?role=publisher|viewer|participant&participant={id}&mode=all|latest&token={t}`.
+/// `GET /v1/classes/{classId}/ws?role=publisher|viewer|participant&participant={id}&mode=all|latest&board={n}`
+/// `&token={t}`.
 ///
 /// Rules (PROTOCOL.md, "Connecting"), each broken one a `RequestError` for an HTTP 400:
 /// - The path is exactly `/v1/classes/{classId}/ws` (no trailing slash); the class id is an `Identifier`.
 /// - `role` is required. `participant` is required for publishers and participants and forbidden for viewers.
 /// - `mode` is `all` (the default) or `latest`, and only for viewers and participants: a publisher that sends it
 ///   is refused, since it would be a sign the client misunderstood its role.
+/// - `board` is a decimal integer 0...100 (default 10; 0 means no `board` messages), for viewers and participants
+///   only, like `mode`.
 /// - Query keys and values are percent-decoded (RFC 3986; `+` stays a literal `+`). A key given twice is refused.
 ///   Unknown keys are ignored. An empty `token=` is the same as no token.
 public struct ConnectRequest: Sendable, Equatable {
@@ -20,14 +23,26 @@ public struct ConnectRequest: Sendable, Equatable {
     public var mode: DeliveryMode
     /// The `token` query parameter, if any (a token may also arrive in an `Authorization: Bearer` header).
     public var token: String?
+    /// How many leaderboard ranks `board` messages carry (`board`, 0...100; 0: no `board` messages). Publishers get
+    /// none, whatever this says.
+    public var board: Int
+
+    /// The `board` value when the query has none.
+    public static let defaultBoard = 10
+    /// The allowed `board` values.
+    public static let boardRange: ClosedRange<Int> = 0...100
 
     /// Creates a request from already-validated parts.
-    public init(classID: String, role: Role, participant: String?, mode: DeliveryMode = .all, token: String? = nil) {
+    public init(
+        classID: String, role: Role, participant: String?, mode: DeliveryMode = .all, token: String? = nil,
+        board: Int = ConnectRequest.defaultBoard
+    ) {
         self.classID = classID
         self.role = role
         self.participant = participant
         self.mode = mode
         self.token = token
+        self.board = board
     }
 
     /// Parses the request target. `path` is the path without the query; `query` is what follows `?` (nil when
@@ -63,6 +78,7 @@ public struct ConnectRequest: Sendable, Equatable {
             case "participant": slot = \.participant
             case "mode": slot = \.mode
             case "token": slot = \.token
+            case "board": slot = \.board
             default: continue
             }
             guard fields[keyPath: slot] == nil else {
@@ -102,9 +118,20 @@ public struct ConnectRequest: Sendable, Equatable {
             }
             mode = value
         }
+        var board = defaultBoard
+        if let boardValue = fields.board {
+            guard role.views else {
+                throw RequestError(reason: "board is not allowed for role \(role.rawValue)")
+            }
+            guard let value = parseDecimal(boardValue, in: boardRange) else {
+                throw RequestError(
+                    reason: "bad board '\(RequestError.clipped(boardValue))': expected an integer from 0 to 100")
+            }
+            board = value
+        }
         let token = fields.token?.isEmpty == false ? fields.token : nil
         return ConnectRequest(
-            classID: String(classID), role: role, participant: participant, mode: mode, token: token)
+            classID: String(classID), role: role, participant: participant, mode: mode, token: token, board: board)
     }
 
     /// The subprotocol to answer with, from those the client offered (`Sec-WebSocket-Protocol`, split on commas):
@@ -123,12 +150,25 @@ public struct ConnectRequest: Sendable, Equatable {
         return offeredAny ? nil : .json
     }
 
-    /// The four query slots, so duplicate detection is written once.
+    /// The query slots, so duplicate detection is written once.
     private struct Fields {
         var role: String?
         var participant: String?
         var mode: String?
         var token: String?
+        var board: String?
+    }
+
+    /// A plain decimal integer (ASCII digits only: no sign, no spaces, at most 18 digits) within `range`; nil
+    /// otherwise.
+    static func parseDecimal(_ text: String, in range: ClosedRange<Int>) -> Int? {
+        guard !text.isEmpty, text.utf8.count <= 18 else { return nil }
+        var value = 0
+        for byte in text.utf8 {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return range.contains(value) ? value : nil
     }
 
     /// RFC 3986 percent-decoding into UTF-8; nil for a malformed escape or bytes that are not UTF-8.

@@ -122,6 +122,7 @@ private enum HubKey: String, CodingKey {
     case fromSeq = "from_seq"
     case toSeq = "to_seq"
     case count
+    case at, n, top, me, near, rank, points
 }
 
 /// One hub message object; reads `t`, then the fields of that type.
@@ -185,6 +186,14 @@ private struct HubEnvelope: Decodable {
                 id: id, ct: try c.decodeIfPresent(Int64.self, forKey: .ct), ht: try c.decode(Int64.self, forKey: .ht))
         case "ack":
             message = .ack(seq: try c.decode(UInt32.self, forKey: .seq))
+        case "board":
+            message = .board(
+                Board(
+                    at: try c.decode(Int64.self, forKey: .at),
+                    n: try c.decode(Int.self, forKey: .n),
+                    top: try c.decode([BoardEntryBox].self, forKey: .top).map(\.entry),
+                    me: try c.decodeIfPresent(BoardEntryBox.self, forKey: .me)?.entry,
+                    near: try c.decodeIfPresent([BoardEntryBox].self, forKey: .near)?.map(\.entry) ?? []))
         default:
             throw ProtocolError(.badJSON, "unknown hub message type '\(type)'")
         }
@@ -206,6 +215,25 @@ private struct SnapshotEntryBox: Decodable {
             last = try nested.relayedSample()
         }
         entry = SnapshotEntry(p: try c.decode(String.self, forKey: .p), profile: try c.profile(), last: last)
+    }
+}
+
+/// One leaderboard entry of a `board` (`points` back to tenths: the encoder writes exactly one decimal).
+private struct BoardEntryBox: Decodable {
+    let entry: BoardEntry
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: HubKey.self)
+        let points = try c.decode(Double.self, forKey: .points)
+        guard abs(points) < 1e15 else {
+            throw ProtocolError(.badJSON, "board entry points \(points) out of range")
+        }
+        entry = BoardEntry(
+            p: try c.decode(String.self, forKey: .p),
+            rank: try c.decode(Int.self, forKey: .rank),
+            pointsTenths: Int64((points * 10).rounded()),
+            bpm: try c.decodeIfPresent(UInt8.self, forKey: .bpm),
+            zone: try c.decodeIfPresent(Int.self, forKey: .zone))
     }
 }
 

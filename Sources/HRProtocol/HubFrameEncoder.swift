@@ -16,6 +16,8 @@
 /// - `hr`: `t, p, seq, ts, rts, bpm, rr?` (omitted when empty)`, contact?, ee?, pct?, zone?`
 /// - `stale` / `live`: `t, p, since` · `gap`: `t, p, from_seq, to_seq, count, reason`
 /// - `error`: `t, code, msg, seq?, count?, from_seq?, to_seq?` (the last three together) · `pong`: `t, id, ct?, ht`
+/// - `board`: `t, at, n, top: [entry], me?, near?` (`near` only with `me`), an entry `{p, rank, points, bpm?, zone?}`
+///   with `points` written with exactly one decimal (`12.3`, `0.0`)
 public enum HubFrameEncoder {
     /// Appends one message as a JSON object (no surrounding brackets, no comma) to `out`.
     public static func appendJSON(_ message: HubMessage, to out: inout [UInt8]) {
@@ -99,7 +101,82 @@ public enum HubFrameEncoder {
             out.appendLiteral(#"{"t":"ack","seq":"#)
             out.appendDecimal(UInt64(seq))
             out.append(0x7D)
+        case .board(let board):
+            appendBoardPrefix(at: board.at, n: board.n, top: board.top, to: &out)
+            appendBoardSuffix(me: board.me, near: board.near, to: &out)
         }
+    }
+
+    /// The part of a `board` message every connection of a class with the same `board` value shares for one tick:
+    /// `{"t":"board","at":…,"n":…,"top":[…]`, an object left open. `appendBoardSuffix` closes it, so a relay encodes
+    /// this once per class and tick and copies it into every viewer's frame.
+    public static func appendBoardPrefix(at: Int64, n: Int, top: [BoardEntry], to out: inout [UInt8]) {
+        out.appendLiteral(#"{"t":"board","at":"#)
+        out.appendDecimal(at)
+        out.appendLiteral(#","n":"#)
+        out.appendDecimal(n)
+        out.appendLiteral(#","top":["#)
+        var first = true
+        for entry in top {
+            if !first { out.append(0x2C) }
+            first = false
+            appendBoardEntry(entry, to: &out)
+        }
+        out.append(0x5D)
+    }
+
+    /// What follows `appendBoardPrefix`: `}` for a viewer (or a participant not ranked yet), or
+    /// `,"me":{…},"near":[…]}` for a ranked participant.
+    public static func appendBoardSuffix(
+        me: BoardEntry?, near: [BoardEntry], to out: inout [UInt8]
+    ) {
+        if let me {
+            out.appendLiteral(#","me":"#)
+            appendBoardEntry(me, to: &out)
+            out.appendLiteral(#","near":["#)
+            var first = true
+            for entry in near {
+                if !first { out.append(0x2C) }
+                first = false
+                appendBoardEntry(entry, to: &out)
+            }
+            out.append(0x5D)
+        }
+        out.append(0x7D)
+    }
+
+    /// `appendBoardSuffix` for a ranked participant from entries already encoded with `appendBoardEntry`: a relay
+    /// encodes each listed rider's entry once per tick and copies it into every suffix that lists it.
+    public static func appendBoardSuffix(
+        encodedMe me: ArraySlice<UInt8>, encodedNear near: [ArraySlice<UInt8>], to out: inout [UInt8]
+    ) {
+        out.appendLiteral(#","me":"#)
+        out.append(contentsOf: me)
+        out.appendLiteral(#","near":["#)
+        for (index, entry) in near.enumerated() {
+            if index > 0 { out.append(0x2C) }
+            out.append(contentsOf: entry)
+        }
+        out.appendLiteral("]}")
+    }
+
+    /// One leaderboard entry: `{"p":…,"rank":…,"points":12.3,"bpm":…,"zone":…}` (`bpm`, `zone` only when known).
+    public static func appendBoardEntry(_ entry: BoardEntry, to out: inout [UInt8]) {
+        out.appendLiteral(#"{"p":"#)
+        out.appendJSONString(entry.p)
+        out.appendLiteral(#","rank":"#)
+        out.appendDecimal(entry.rank)
+        out.appendLiteral(#","points":"#)
+        out.appendTenths(entry.pointsTenths)
+        if let bpm = entry.bpm {
+            out.appendLiteral(#","bpm":"#)
+            out.appendDecimal(UInt64(bpm))
+        }
+        if let zone = entry.zone {
+            out.appendLiteral(#","zone":"#)
+            out.appendDecimal(zone)
+        }
+        out.append(0x7D)
     }
 
     /// Appends one relayed sample in the binary hub-to-client layout to `out`.
@@ -179,7 +256,6 @@ public enum HubFrameEncoder {
         }
         out.append(0x7D)
     }
-
 
     /// `"<p>","since":<since>}` after the `{"t":"stale","p":` or `{"t":"live","p":` prefix.
     private static func appendPresenceTail(p: String, since: Int64, to out: inout [UInt8]) {

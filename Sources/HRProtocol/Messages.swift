@@ -290,6 +290,8 @@ public enum HubMessage: Sendable, Equatable {
     /// `ack` (to publishing connections, with the record on): every sample this connection sent with a seq ≤ `seq`
     /// is committed to the record or was rejected with an `error` naming its seq.
     case ack(seq: UInt32)
+    /// `board`: the live leaderboard (viewers and participants; `me`/`near` for participants).
+    case board(Board)
 }
 
 /// WebSocket close codes the hub uses.

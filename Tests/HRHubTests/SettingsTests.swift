@@ -63,6 +63,11 @@ import Testing
         let serve = try #require(command as? ServeCommand)
         #expect(serve.config == file.path)
         #expect(serve.settingFlags == ["--budget-ms", "700", "--demo"])
+        // Values that look like options reach the table as given.
+        let dashed = try #require(
+            try HRHubCommand.parseAsRoot(["--jwt-secret", "-abc", "--max-frame-rate=-0", "--host", "--x"])
+                as? ServeCommand)
+        #expect(dashed.settingFlags == ["--jwt-secret", "-abc", "--max-frame-rate=-0", "--host", "--x"])
     }
 
     // MARK: Deprecated names

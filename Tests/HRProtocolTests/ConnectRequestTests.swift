@@ -59,6 +59,19 @@ struct ConnectRequestTests {
                 == ConnectRequest(classID: "spin-1", role: .viewer, participant: nil, mode: .latest))
     }
 
+    @Test func boardDefaultsToTenAndTakesZeroToHundred() throws {
+        #expect(try ConnectRequest.parse(path: Self.path, query: "role=viewer").board == 10)
+        #expect(try ConnectRequest.parse(path: Self.path, query: "role=participant&participant=a").board == 10)
+        for value in [0, 1, 10, 99, 100] {
+            #expect(try ConnectRequest.parse(path: Self.path, query: "role=viewer&board=\(value)").board == value)
+            #expect(
+                try ConnectRequest.parse(path: Self.path, query: "role=participant&participant=a&board=\(value)")
+                    .board == value)
+        }
+        #expect(try ConnectRequest.parse(path: Self.path, query: "role=viewer&board=007").board == 7)
+        #expect(try ConnectRequest.parse(path: Self.path, query: "role=viewer&b%6Fard=%35").board == 5)
+    }
+
     @Test func longestIDs() throws {
         let id = String(repeating: "a", count: 64)
         let request = try ConnectRequest.parse(
@@ -143,6 +156,22 @@ struct ConnectRequestTests {
         Refusal("role=viewer%4", "bad percent-encoding in query parameter 'role'"),
         Refusal("role=viewer&token=%FF", "bad percent-encoding in query parameter 'token'"),
         Refusal("ro%le=viewer", "bad percent-encoding in query key 'ro%le'"),
+        Refusal("role=viewer&board=101", "bad board '101': expected an integer from 0 to 100"),
+        Refusal("role=viewer&board=1000", "bad board '1000': expected an integer from 0 to 100"),
+        Refusal("role=viewer&board=-1", "bad board '-1': expected an integer from 0 to 100"),
+        Refusal("role=viewer&board=+5", "bad board '+5': expected an integer from 0 to 100"),
+        Refusal("role=viewer&board=", "bad board '': expected an integer from 0 to 100"),
+        Refusal("role=viewer&board", "bad board '': expected an integer from 0 to 100"),
+        Refusal("role=viewer&board=ten", "bad board 'ten': expected an integer from 0 to 100"),
+        Refusal("role=viewer&board=1.5", "bad board '1.5': expected an integer from 0 to 100"),
+        Refusal("role=viewer&board=1e1", "bad board '1e1': expected an integer from 0 to 100"),
+        Refusal("role=viewer&board=%205", "bad board ' 5': expected an integer from 0 to 100"),
+        Refusal(
+            "role=viewer&board=99999999999999999999",
+            "bad board '99999999999999999999': expected an integer from 0 to 100"),
+        Refusal("role=viewer&board=%FF", "bad percent-encoding in query parameter 'board'"),
+        Refusal("role=viewer&board=1&board=2", "query parameter 'board' given more than once"),
+        Refusal("role=publisher&participant=a&board=10", "board is not allowed for role publisher"),
     ]
 
     @Test("refusal", arguments: refusals)

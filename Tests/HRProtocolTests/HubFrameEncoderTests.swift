@@ -80,6 +80,26 @@ struct HubFrameEncoderTests {
             ),
             (.pong(id: .number(-3), ct: 100, ht: 105), #"{"t":"pong","id":-3,"ct":100,"ht":105}"#),
             (.pong(id: .string("a"), ct: nil, ht: 105), #"{"t":"pong","id":"a","ht":105}"#),
+            (.board(Board(at: 1, n: 0, top: [])), #"{"t":"board","at":1,"n":0,"top":[]}"#),
+            (
+                .board(
+                    Board(
+                        at: 5, n: 3, top: [BoardEntry(p: "a", rank: 1, pointsTenths: 123, bpm: 150, zone: 4)],
+                        me: BoardEntry(p: "c", rank: 3, pointsTenths: 5), near: [])),
+                #"{"t":"board","at":5,"n":3,"top":[{"p":"a","rank":1,"points":12.3,"bpm":150,"zone":4}],"#
+                    + #""me":{"p":"c","rank":3,"points":0.5},"near":[]}"#
+            ),
+            (
+                .board(
+                    Board(
+                        at: 5, n: 3, top: [], me: BoardEntry(p: "c", rank: 3, pointsTenths: 0),
+                        near: [
+                            BoardEntry(p: "a", rank: 1, pointsTenths: 10), BoardEntry(p: "b", rank: 2, pointsTenths: 1),
+                        ]
+                    )),
+                #"{"t":"board","at":5,"n":3,"top":[],"me":{"p":"c","rank":3,"points":0.0},"#
+                    + #""near":[{"p":"a","rank":1,"points":1.0},{"p":"b","rank":2,"points":0.1}]}"#
+            ),
         ]
         for (message, expected) in cases {
             #expect(text(HubFrameEncoder.json(message)) == expected)
@@ -178,6 +198,16 @@ struct HubFrameEncoderTests {
             .pong(id: .number(-7), ct: nil, ht: 105),
             .pong(id: .string("7"), ct: -1, ht: 105),
             .pong(id: .string(""), ct: nil, ht: 0),
+            .board(Board(at: 0, n: 0, top: [])),
+            .board(
+                Board(
+                    at: 1_700_000_000_000, n: 20_000,
+                    top: [
+                        BoardEntry(p: "a", rank: 1, pointsTenths: 123_456_789, bpm: 250, zone: 5),
+                        BoardEntry(p: "\"b\"", rank: 2, pointsTenths: 9, bpm: 0),
+                    ],
+                    me: BoardEntry(p: "c", rank: 19_999, pointsTenths: 0),
+                    near: [BoardEntry(p: "d", rank: 19_998, pointsTenths: 1, zone: 1)])),
         ] + ErrorCode.allCases.map { .error(ProtocolError($0, "message for \($0.rawValue)")) }
 
     @Test("JSON round trip", arguments: messages)
@@ -207,6 +237,10 @@ struct HubFrameEncoderTests {
         #"[{"t":"leave","p":"a","reason":"bored"}]"#,
         #"[{"t":"hr","p":"a","seq":1,"ts":2,"rts":3,"bpm":"80"}]"#,
         #"[{"t":"snapshot","participants":[{"p":"a","last":{"t":"join","p":"a"}}]}]"#,
+        #"[{"t":"board","at":1,"n":1}]"#,
+        #"[{"t":"board","at":1,"n":1,"top":[{"p":"a","rank":1}]}]"#,
+        #"[{"t":"board","at":1,"n":1,"top":[{"p":"a","rank":1,"points":"1.0"}]}]"#,
+        #"[{"t":"board","at":1,"n":1,"top":[{"p":"a","rank":1,"points":1e300}]}]"#,
     ]
 
     @Test("hub JSON frame rejected", arguments: badHubFrames)

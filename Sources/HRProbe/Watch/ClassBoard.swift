@@ -81,7 +81,7 @@ struct ClassBoard {
                 bestRoundTripMs = roundTrip
                 hubOffsetMs = ht - (ct + roundTrip / 2)
             }
-        case .gap, .error, .ack:
+        case .gap, .error, .ack, .board:
             break
         }
     }

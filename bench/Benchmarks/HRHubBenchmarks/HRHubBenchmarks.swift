@@ -21,6 +21,7 @@ let benchmarks: @Sendable () -> Void = {
     registerCoreBenchmarks()
     registerFanOutBenchmarks()
     registerProbeBenchmarks()
+    registerStandingsBenchmarks()
 }
 
 /// How far a run's p90 may stray from the committed p90 before `thresholds check` calls it a change.
