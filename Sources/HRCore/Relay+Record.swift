@@ -57,15 +57,14 @@ extension Relay {
     /// Batches handed to the store and not yet reported back.
     public var recordBatchesInFlight: Int { inFlight.count }
 
-    /// The store's outcome for batch `id` (batches complete in the order they were taken): `inserted[i]` says
+    /// The store's outcome for batch `id` (batches normally complete in the order they were taken; a refusal may
+    /// overtake a batch still being written, and is handled wherever it comes): `inserted[i]` says
     /// whether sample i was new to the record; nil means the store refused the whole batch (overloaded or
     /// closed), so none of it was recorded. Sends acks, `duplicate` errors for backfills the record already
     /// held, `late` gaps for new backfills and uploads, and answers uploads whose last sample this was.
     public func recordCommitted(_ id: UInt64, inserted: [Bool]?, now: Int64) {
-        guard let first = inFlight.first, first.id == id else {
-            preconditionFailure("record batch \(id) reported out of order (expected \(inFlight.first?.id ?? 0))")
-        }
-        inFlight.removeFirst()
+        guard let index = inFlight.firstIndex(where: { $0.id == id }) else { return }  // reported once only
+        let first = inFlight.remove(at: index)
         var touched: [ClientID: (client: Client, committedBelowAck: Bool)] = [:]
         var lateRuns = LateRuns()
         for (index, write) in first.writes.enumerated() {

@@ -171,6 +171,23 @@ import Testing
         #expect(record.seqs("spin", "anna") == [1, 2, 3])
     }
 
+    @Test func aRefusalThatOvertakesABatchStillBeingWrittenIsHandled() throws {
+        let h = harness()
+        let anna = h.publisher("anna")
+        _ = h.messages(anna)
+        h.hr(anna, seq: 1)
+        let first = try #require(h.relay.takeRecordBatch())
+        h.hr(anna, seq: 2)
+        let second = try #require(h.relay.takeRecordBatch())
+        h.relay.recordCommitted(second.id, inserted: nil, now: h.now)  // refused at once (overloaded)
+        h.relay.recordCommitted(first.id, inserted: [true], now: h.now)
+        h.relay.recordCommitted(first.id, inserted: [true], now: h.now)  // a repeat changes nothing
+        #expect(h.messages(anna).acks == [1], "2 was refused: the ack stops below it")
+        #expect(h.relay.recordBatchesInFlight == 0)
+        #expect(h.counters.recorded == 1)
+        #expect(h.counters.recordFailed == 1)
+    }
+
     @Test func anUploadIsRecordedOnceNamedLateAndAnsweredAfterItsCommit() {
         let h = harness()
         let screen = h.quietViewer()
