@@ -100,9 +100,7 @@ extension Hub {
         case let other?: return .response(.text(400, "bad format '\(other)': expected json or csv"))
         }
         let participant = query["participant"]
-        if let participant, !Identifier.isValid(participant) {
-            return .response(.text(400, "bad participant id '\(participant)': expected \(Identifier.rule)"))
-        }
+        if let participant, let bad = Self.badID(participant, "participant") { return .response(bad) }
         do {
             guard try record.store.hasRecord(classID: classID) else {
                 return .response(.text(404, "no record for class '\(classID)'"))

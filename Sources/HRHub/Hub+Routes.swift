@@ -29,20 +29,13 @@ extension Hub {
     func uploadRoute(_ request: HTTPRequest, _ parameters: RouteParameters) -> HTTPReply {
         let classID = parameters["classId"]
         let participant = parameters["participantId"]
-        guard Identifier.isValid(classID) else {
-            return .response(.text(400, "bad class id '\(classID)': expected \(Identifier.rule)"))
-        }
-        guard Identifier.isValid(participant) else {
-            return .response(.text(400, "bad participant id '\(participant)': expected \(Identifier.rule)"))
-        }
+        if let bad = Self.badID(classID, "class") ?? Self.badID(participant, "participant") { return .response(bad) }
         return upload(request, classID: classID, participant: participant)
     }
 
     func recordRoute(_ request: HTTPRequest, _ parameters: RouteParameters) -> HTTPReply {
         let classID = parameters["classId"]
-        guard Identifier.isValid(classID) else {
-            return .response(.text(400, "bad class id '\(classID)': expected \(Identifier.rule)"))
-        }
+        if let bad = Self.badID(classID, "class") { return .response(bad) }
         return recordDump(request, classID: classID)
     }
 
@@ -76,9 +69,7 @@ extension Hub {
 
     func classPage(_ request: HTTPRequest, _ parameters: RouteParameters) -> HTTPReply {
         let classID = parameters["classId"]
-        guard Identifier.isValid(classID) else {
-            return .response(.text(400, "bad class id '\(classID)': expected \(Identifier.rule)"))
-        }
+        if let bad = Self.badID(classID, "class") { return .response(bad) }
         return .response(HTTPResponse(status: 200, contentType: WebRoutes.htmlType, body: WebAssets.classPage))
     }
 
@@ -90,5 +81,10 @@ extension Hub {
         case .failure(let error):
             return .response(.text(500, "\(error)"))
         }
+    }
+
+    /// 400 with the reason when `id` breaks the id rule (`kind`: "class" or "participant"), else nil.
+    static func badID(_ id: String, _ kind: String) -> HTTPResponse? {
+        Identifier.isValid(id) ? nil : .text(400, "bad \(kind) id '\(id)': expected \(Identifier.rule)")
     }
 }
