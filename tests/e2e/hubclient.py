@@ -1,14 +1,18 @@
 """A small client for the hrhub wire protocol, written from PROTOCOL.md only (as a device maker would).
 
-Every receive has a timeout, so a broken hub fails a test quickly instead of hanging it.
+Every receive has a timeout, so a broken hub fails a test instead of hanging it. The timeouts are deadlines for
+events that must come, never measurements: tests synchronise with the hub through `Conn.sync()` (a ping→pong
+round trip), not with sleeps or "nothing arrived within N ms" windows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import struct
 import time
+import urllib.request
 from collections import deque
 from typing import Any, Callable
 from urllib.parse import urlencode
@@ -17,7 +21,11 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-RECV_TIMEOUT_S = 5.0
+RECV_TIMEOUT_S = 10.0
+# A correctness test (no loss, order, dedupe) runs its hub with this budget, far above the test's length, so a
+# loaded machine cannot turn a sample late; only tests about lateness use small budgets.
+BIG_BUDGET = ("--budget-ms", "60000")
+_barrier_ids = itertools.count(1)
 JSON_PROTOCOL = "hrhub.v1.json"
 BINARY_PROTOCOL = "hrhub.v1.bin"
 BINARY = "_binary"  # the `t` given to a binary frame from the hub (see Conn.next)
@@ -101,19 +109,33 @@ class Conn:
 
         return await self.expect(matches, timeout, what=f"{t} {fields}")
 
-    async def quiet(self, seconds: float) -> list[Message]:
-        """Everything that arrives within `seconds` (to check that something does NOT arrive)."""
-        deadline = time.monotonic() + seconds
-        got = list(self.pending)
-        self.pending.clear()
-        while (remaining := deadline - time.monotonic()) > 0:
+    async def sync(self, timeout: float = RECV_TIMEOUT_S) -> list[Message]:
+        """A barrier: sends a ping and returns every message that came before its pong (those already received
+        but not yet read included).
+
+        The hub handles a connection's messages in order and queues the pong behind everything it had queued for
+        this connection, so once the pong is here the hub has handled all this connection sent before, and
+        everything it sent this connection because of that (or of anything it handled earlier) has arrived. To
+        check that something does NOT reach a connection, make sure the cause was handled (a `sync` on the
+        connection that caused it, or its answer), then `sync` the receiving one.
+        """
+        ping_id = f"barrier-{next(_barrier_ids)}"
+        await self.send({"t": "ping", "id": ping_id, "ct": now_ms()})
+        before: list[Message] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            while self.pending:
+                message = self.pending.popleft()
+                if message.get("t") == "pong" and message.get("id") == ping_id:
+                    return before
+                before.append(message)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no pong for {ping_id} within {timeout} s; got {before[-10:]!r}")
             try:
                 await self._receive_frame(remaining)
             except (asyncio.TimeoutError, TimeoutError):
-                break
-            got.extend(self.pending)
-            self.pending.clear()
-        return got
+                raise AssertionError(f"no pong for {ping_id} within {timeout} s; got {before[-10:]!r}") from None
 
     async def send(self, message: Message) -> None:
         await self.ws.send(json.dumps(message))
@@ -150,6 +172,27 @@ class Conn:
 
     async def close(self) -> None:
         await self.ws.close()
+
+
+def http_base(base: str) -> str:
+    """`http://HOST:PORT` (or https) for a hub's `ws://HOST:PORT`."""
+    return base.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
+
+
+async def wait_connections(base: str, class_id: str, count: int, timeout: float = 30.0) -> None:
+    """Waits until the hub counts `count` open connections in the class (`GET /v1/classes`, a hub without a
+    secret). For what no barrier can show: that the hub has finished closing a socket."""
+
+    def connections() -> int:
+        with urllib.request.urlopen(f"{http_base(base)}/v1/classes", timeout=timeout) as response:
+            classes = json.loads(response.read())
+        return next((c["connections"] for c in classes if c["id"] == class_id), 0)
+
+    deadline = time.monotonic() + timeout
+    while (seen := await asyncio.to_thread(connections)) != count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"class {class_id}: {seen} connections, expected {count}, after {timeout} s")
+        await asyncio.sleep(0.02)  # polling an outside state; the deadline above bounds it
 
 
 async def open_conn(

@@ -36,8 +36,11 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from hubclient import BINARY_PROTOCOL, Conn, encode_client_binary, now_ms, open_welcomed, run
+from hubclient import BIG_BUDGET, BINARY_PROTOCOL, Conn, encode_client_binary, now_ms, open_welcomed, run
 from test_delivery import Ledger, read_into
+
+# Correctness (nothing lost, order, once): a budget no loaded machine can overrun.
+pytestmark = pytest.mark.hub_args(*BIG_BUDGET)
 
 CLASS = "normal"
 PUBLISHERS = 3

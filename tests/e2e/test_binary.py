@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from hubclient import (
+    BIG_BUDGET,
     BINARY,
     BINARY_PROTOCOL,
     FLAG_CONTACT,
@@ -14,6 +17,9 @@ from hubclient import (
     open_welcomed,
     run,
 )
+
+# Correctness (nothing lost, order, once): a budget no loaded machine can overrun.
+pytestmark = pytest.mark.hub_args(*BIG_BUDGET)
 
 
 def new_class() -> str:

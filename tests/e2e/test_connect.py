@@ -11,6 +11,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.typing import Subprotocol
 
 from hubclient import (
+    BIG_BUDGET,
     BINARY_PROTOCOL,
     JSON_PROTOCOL,
     class_url,
@@ -19,6 +20,9 @@ from hubclient import (
     open_welcomed,
     run,
 )
+
+# Correctness (nothing lost, order, once): a budget no loaded machine can overrun.
+pytestmark = pytest.mark.hub_args(*BIG_BUDGET)
 
 
 def new_class() -> str:

@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import queue
 import signal
 import socket
-import subprocess
-import threading
-import time
 import urllib.error
 import urllib.request
+from urllib.parse import urlsplit
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from conftest import LISTENING, REPO_ROOT, _hub_binary
-from hubclient import open_welcomed, run
+from conftest import start_hub
+from hubclient import BIG_BUDGET, Conn, http_base, open_welcomed, run, wait_connections
 
 
 def scrape(base: str) -> dict[str, float]:
     """`/metrics` parsed by Prometheus' own client parser: {"name{label=value}": value}."""
-    http = base.replace("ws://", "http://", 1)
-    with urllib.request.urlopen(f"{http}/metrics", timeout=5) as response:
+    with urllib.request.urlopen(f"{http_base(base)}/metrics", timeout=10) as response:
         assert response.headers["Content-Type"].startswith("text/plain")
         text = response.read().decode()
     values: dict[str, float] = {}
@@ -32,6 +30,7 @@ def scrape(base: str) -> dict[str, float]:
     return values
 
 
+@pytest.mark.hub_args(*BIG_BUDGET)  # every sample is delivered, none late, however loaded the machine
 def test_metrics_parse_and_count_what_happened(hub):
     async def main():
         viewers = [(await open_welcomed(hub, "m", "viewer"))[0] for _ in range(2)]
@@ -69,70 +68,95 @@ def test_metrics_parse_and_count_what_happened(hub):
     run(main())
 
 
+STUCK_SAMPLES = 300  # with 16 rr values each, far more than a 2 KiB receive buffer and the hub's send buffer
+
+
+def stuck_viewer(host: str, port: int) -> socket.socket:
+    """A viewer that completes the upgrade and then never reads: once its small receive buffer is full, the hub
+    cannot write it anything, not even the close frame, so a drain waits for it until the drain timeout."""
+    stuck = socket.socket()
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    stuck.settimeout(30)
+    stuck.connect((host, port))
+    stuck.sendall(b"GET /v1/classes/d/ws?role=viewer HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                  b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                  b"Sec-WebSocket-Version: 13\r\n\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = stuck.recv(1)  # the response head only: nothing after it is read
+        assert chunk, "the hub closed the stuck viewer during its upgrade"
+        head += chunk
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return stuck
+
+
+async def fill(base: str, reader_count: int) -> Conn:
+    """A publisher in class `d` that sends STUCK_SAMPLES samples the hub has handled when this returns (the
+    class already holds `reader_count` viewers, a stuck one among them)."""
+    pub, _ = await open_welcomed(base, "d", "publisher", participant="anna")
+    await wait_connections(base, "d", reader_count + 1)
+    for seq in range(1, STUCK_SAMPLES + 1):
+        await pub.hr(seq, 130, rr=[500] * 16)
+    assert not [m for m in await pub.sync() if m["t"] == "error"], "the hub took every sample"
+    return pub
+
+
 def test_sigterm_drains_flushes_and_exits_zero():
-    """SIGTERM: /healthz turns 503, upgrades are refused, readers get what was queued then 1001, exit 0
-    within the drain timeout even though one client never answers."""
-    proc = subprocess.Popen(
-        [str(_hub_binary()), "--port", "0", "--log-level", "warning", "--drain-timeout", "3000"],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = queue.Queue()
-        threading.Thread(target=lambda: line.put(proc.stdout.readline()), daemon=True).start()
-        match = LISTENING.fullmatch(line.get(timeout=15).rstrip("\n"))
-        assert match
-        base = match.group(1)
-        host, port = match.group(2), int(match.group(3))
+    """SIGTERM: /healthz turns 503, upgrades are refused, readers get what was queued then 1001, and the hub
+    exits 0 once the last client is gone. A stuck client holds the drain open while this is checked (the drain
+    timeout is far longer than the test)."""
+    # Jitter off: every sample is queued for the reader the moment the hub handles it, so "what was queued" at
+    # SIGTERM is all of them.
+    with start_hub(["--drain-timeout", "120000", "--jitter", "off", *BIG_BUDGET]) as hub:
+        base = hub.base
+        host, port = urlsplit(base).hostname, urlsplit(base).port
 
         async def main():
             reader, _ = await open_welcomed(base, "d", "viewer")
-            pub, _ = await open_welcomed(base, "d", "publisher", participant="anna")
-            await reader.expect_t("join", p="anna")
-            # A client that completed the upgrade but never reads: once its small receive buffer is full, the
-            # hub cannot even write it a close frame, so it holds the drain open until the timeout.
-            stuck = socket.socket()
-            stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
-            stuck.settimeout(10)
-            stuck.connect((host, port))
-            stuck.sendall(b"GET /v1/classes/d/ws?role=viewer HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                          b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                          b"Sec-WebSocket-Version: 13\r\n\r\n")
-            await asyncio.sleep(0.2)
-            sent = 300
-            for seq in range(1, sent + 1):
-                await pub.hr(seq, 130, rr=[500] * 16)
-            await pub.ping_pong()  # the hub has the samples
-            proc.send_signal(signal.SIGTERM)
-            # The reader gets what was queued, then 1001.
-            seqs = []
-            code = None
+            stuck = await asyncio.to_thread(stuck_viewer, host, port)
             try:
-                while True:
-                    message = await reader.next(timeout=5)
-                    if message["t"] == "gap":
-                        raise AssertionError(f"a reader that keeps up lost samples: {message}")
-                    if message["t"] == "hr":
-                        seqs.append(message["seq"])
-            except Exception as closed:  # websockets.ConnectionClosed
-                code = getattr(getattr(closed, "rcvd", None), "code", None)
-            assert seqs == list(range(1, sent + 1))
-            assert code == 1001
-            # While the stuck client holds the drain open: health says so, and no new WebSocket is taken.
-            http = base.replace("ws://", "http://", 1)
-            try:
-                urllib.request.urlopen(f"{http}/healthz", timeout=5)
-                raise AssertionError("/healthz should answer 503 while draining")
-            except urllib.error.HTTPError as draining:
-                assert draining.code == 503
-            try:
-                await open_welcomed(base, "d", "viewer")
-                raise AssertionError("a new connection should be refused while draining")
-            except Exception as refused:
-                assert "503" in str(refused), refused
-            stuck.close()
+                pub = await fill(base, reader_count=2)
+                hub.proc.send_signal(signal.SIGTERM)
+                # The reader gets what was queued, then 1001.
+                seqs = []
+                with pytest.raises(ConnectionClosed) as closed:
+                    while True:
+                        message = await reader.next()
+                        assert message["t"] != "gap", f"a reader that keeps up lost samples: {message}"
+                        if message["t"] == "hr":
+                            seqs.append(message["seq"])
+                assert seqs == list(range(1, STUCK_SAMPLES + 1))
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001, closed.value
+                # While the stuck client holds the drain open: health says so, and no new WebSocket is taken.
+                with pytest.raises(urllib.error.HTTPError) as draining:
+                    urllib.request.urlopen(f"{http_base(base)}/healthz", timeout=10)
+                assert draining.value.code == 503
+                with pytest.raises(InvalidStatus) as refused:
+                    await open_welcomed(base, "d", "viewer")
+                assert refused.value.response.status_code == 503
+                await pub.close()
+            finally:
+                stuck.close()  # the last client: the drain ends
 
-        run(main(), timeout=30)
-        assert proc.wait(timeout=6) == 0, proc.stderr.read()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        run(main(), timeout=60)
+        assert hub.wait_exit() == 0, hub.diagnostics()
+
+
+def test_drain_timeout_ends_a_drain_that_a_stuck_client_holds_open():
+    """A client that never reads would hold the drain open forever: the hub exits 0 anyway once the drain
+    timeout has passed (waited for, not timed)."""
+    with start_hub(["--drain-timeout", "500", "--jitter", "off", *BIG_BUDGET]) as hub:
+        url = urlsplit(hub.base)
+        stuck = stuck_viewer(url.hostname, url.port)
+        try:
+
+            async def main():
+                pub = await fill(hub.base, reader_count=1)
+                hub.proc.send_signal(signal.SIGTERM)
+                assert await pub.close_code() == 1001
+
+            run(main(), timeout=60)
+            assert hub.wait_exit() == 0, hub.diagnostics()
+            assert "drain timeout: 1 connections still open" in "".join(hub.stderr), hub.diagnostics()
+        finally:
+            stuck.close()
