@@ -179,6 +179,21 @@ def http_base(base: str) -> str:
     return base.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
 
 
+def scrape(base: str) -> dict[str, float]:
+    """`/metrics` parsed by Prometheus' own client parser: {"name{label=value}": value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"{http_base(base)}/metrics", timeout=10) as response:
+        assert response.headers["Content-Type"].startswith("text/plain")
+        text = response.read().decode()
+    values: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+            values[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return values
+
+
 async def wait_connections(base: str, class_id: str, count: int, timeout: float = 30.0) -> None:
     """Waits until the hub counts `count` open connections in the class (`GET /v1/classes`, a hub without a
     secret). For what no barrier can show: that the hub has finished closing a socket."""

@@ -37,7 +37,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from hubclient import BIG_BUDGET, BINARY_PROTOCOL, Conn, encode_client_binary, now_ms, open_welcomed, run
-from test_delivery import Ledger, read_into
+from test_delivery import Ledger, finish, read_into
 
 # Correctness (nothing lost, order, once): a budget no loaded machine can overrun.
 pytestmark = pytest.mark.hub_args(*BIG_BUDGET)
@@ -161,18 +161,17 @@ def test_abuse_leaves_a_normal_class_intact(held_sockets, hub):
         failures = [f for found in await asyncio.gather(*(rounds(name) for name in abusers)) for f in found]
 
         await publishing
-        done.set()
-        await asyncio.wait_for(asyncio.gather(*readers), 15)
+        publisher_errors = []
+        for pub in publishers:  # every sample handled; a normal publisher got no error
+            publisher_errors += [m for m in pub.skipped + await pub.sync() if m["t"] == "error"]
+        assert not publisher_errors, f"a normal publisher got errors: {publisher_errors}"
+        await finish(viewers, readers, done)
         for ledger, kind in zip(ledgers, ("json", "binary")):
             ledger.check(published)
             gaps = dict(ledger.gapped)
             assert ledger.gap_count() == 0, f"{kind} viewer: a reader keeping up must lose nothing: {gaps}"
             for name in names:
                 assert ledger.delivered[name] == published[name], f"{kind} viewer, {name}"
-        for pub in publishers:
-            await pub.ping_pong("after")
-            errors = [m for m in pub.skipped if m["t"] == "error"]
-            assert not errors, f"a normal publisher got errors: {errors}"
 
         assert await asyncio.to_thread(healthz, host, port) == 200, "healthz after the abuse"
         fresh, welcome = await open_welcomed(hub, CLASS, "viewer")
@@ -184,7 +183,7 @@ def test_abuse_leaves_a_normal_class_intact(held_sockets, hub):
             await conn.close()
         assert not failures, "abusers did not get the documented answers:\n" + "\n".join(failures)
 
-    run(main(), timeout=40)
+    run(main(), timeout=90)
 
 
 def test_every_oversized_message_closes_its_connection(hub):

@@ -10,24 +10,10 @@ import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from conftest import start_hub
-from hubclient import BIG_BUDGET, Conn, http_base, open_welcomed, run, wait_connections
-
-
-def scrape(base: str) -> dict[str, float]:
-    """`/metrics` parsed by Prometheus' own client parser: {"name{label=value}": value}."""
-    with urllib.request.urlopen(f"{http_base(base)}/metrics", timeout=10) as response:
-        assert response.headers["Content-Type"].startswith("text/plain")
-        text = response.read().decode()
-    values: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
-            values[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
-    return values
+from hubclient import BIG_BUDGET, Conn, http_base, open_welcomed, run, scrape, wait_connections
 
 
 @pytest.mark.hub_args(*BIG_BUDGET)  # every sample is delivered, none late, however loaded the machine
