@@ -108,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "RecordCrashWriter", dependencies: ["HRRecord", "HRProtocol"], path: "Tests/RecordCrashWriter"
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["HRProtocol", "LWSTransport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["LWSTransport"]),
         // The transport's HTTP side against a test delegate, over raw sockets: bodies, deferred and streamed answers.
         .testTarget(
             name: "LWSTransportTests",

@@ -1,5 +1,4 @@
 import Dispatch
-import HRProtocol
 import LWSTransport
 import Logging
 import Synchronization
@@ -12,7 +11,7 @@ enum TestClientError: Error, CustomStringConvertible {
     case closed(code: UInt16?, reason: String)
     /// The WebSocket handshake did not complete (HTTP rejection, refused connection, …).
     case connectFailed(code: UInt16?, reason: String)
-    /// A frame the HRProtocol decoders rejected.
+    /// A frame that is not what PROTOCOL.md describes (read by the tests' own decoders).
     case undecodable(String)
     /// A frame of the wrong kind, or a message of the wrong type.
     case unexpected(String)
@@ -195,12 +194,12 @@ final class TestClient: LWSClientDelegate, @unchecked Sendable {
     func clientTick() {}
 }
 
-/// One decoded hub frame.
+/// One decoded hub frame (decoded by the tests' own decoders: `WireMessage`, `BinaryRelayedSample`).
 enum HubFrame: Sendable {
     /// A text frame: a JSON array of messages.
-    case messages([HubMessage])
+    case messages([WireMessage])
     /// A binary (`hrhub.v1.bin`) frame: relayed samples back to back.
-    case samples([RelayedSample])
+    case samples([BinaryRelayedSample])
 }
 
 /// One test connection: blocking receive with timeouts, fire-and-forget send.
@@ -214,7 +213,7 @@ final class Conn: Sendable {
     private let owner: TestClient
     private let queue: EventQueue
     /// Messages of a text frame not handed out yet by `nextMessage`, and the close once seen.
-    private let state = Mutex<(pending: [HubMessage], close: (code: UInt16?, reason: String)?)>(([], nil))
+    private let state = Mutex<(pending: [WireMessage], close: (code: UInt16?, reason: String)?)>(([], nil))
 
     fileprivate init(owner: TestClient, id: ConnectionID, queue: EventQueue, subprotocol: String?) {
         self.owner = owner
@@ -225,14 +224,14 @@ final class Conn: Sendable {
 
     // MARK: Sending
 
-    /// Sends one client message as a JSON text frame.
-    func send(_ message: ClientMessage) {
-        sendRaw(ClientFrameEncoder.json(message), .text)
+    /// Sends one sample as an `hr` message in a JSON text frame.
+    func send(_ sample: WireSample) {
+        sendText(sample.json)
     }
 
     /// Sends one sample as a binary (`hrhub.v1.bin`) frame.
-    func sendBinary(_ sample: Sample) {
-        sendRaw(ClientFrameEncoder.binary(sample), .binary)
+    func sendBinary(_ sample: WireSample) {
+        sendRaw(sample.binary, .binary)
     }
 
     /// Sends arbitrary bytes as one frame.
@@ -259,7 +258,7 @@ final class Conn: Sendable {
 
     /// The next frame, decoded. Throws `.closed` when the connection ends first, `.timeout` when nothing comes.
     func nextFrame(timeout: Duration = TestClient.defaultTimeout) throws -> HubFrame {
-        if let pending = state.withLock({ state -> [HubMessage]? in
+        if let pending = state.withLock({ state -> [WireMessage]? in
             guard !state.pending.isEmpty else { return nil }
             defer { state.pending = [] }
             return state.pending
@@ -272,13 +271,13 @@ final class Conn: Sendable {
         switch queue.pop(deadline: .now() + timeout.dispatchInterval) {
         case .frame(let bytes, .text)?:
             do {
-                return .messages(try HubFrameDecoder.decodeJSON(bytes))
+                return .messages(try WireMessage.frame(bytes))
             } catch {
                 throw TestClientError.undecodable("\(error): \(String(decoding: bytes.prefix(300), as: UTF8.self))")
             }
         case .frame(let bytes, .binary)?:
             do {
-                return .samples(try HubFrameDecoder.decodeBinary(bytes))
+                return .samples(try BinaryRelayedSample.frame(bytes))
             } catch {
                 throw TestClientError.undecodable("\(error): binary frame of \(bytes.count) bytes")
             }
@@ -293,7 +292,7 @@ final class Conn: Sendable {
     }
 
     /// The messages of the next frame, which must be a text frame.
-    func next(timeout: Duration = TestClient.defaultTimeout) throws -> [HubMessage] {
+    func next(timeout: Duration = TestClient.defaultTimeout) throws -> [WireMessage] {
         switch try nextFrame(timeout: timeout) {
         case .messages(let messages): return messages
         case .samples(let samples): throw TestClientError.unexpected("a binary frame of \(samples.count) samples")
@@ -301,7 +300,7 @@ final class Conn: Sendable {
     }
 
     /// The next message, whatever frame it was batched in.
-    func nextMessage(timeout: Duration = TestClient.defaultTimeout) throws -> HubMessage {
+    func nextMessage(timeout: Duration = TestClient.defaultTimeout) throws -> WireMessage {
         let deadline = ContinuousClock.now + timeout
         while true {
             let messages = try next(timeout: max(.zero, deadline - ContinuousClock.now))
@@ -313,12 +312,12 @@ final class Conn: Sendable {
 
     /// Reads messages until `match` returns a value; returns it and the messages read before it.
     func waitFor<T>(
-        _ what: String, timeout: Duration = TestClient.defaultTimeout, _ match: (HubMessage) -> T?
-    ) throws -> (value: T, skipped: [HubMessage]) {
+        _ what: String, timeout: Duration = TestClient.defaultTimeout, _ match: (WireMessage) -> T?
+    ) throws -> (value: T, skipped: [WireMessage]) {
         let deadline = ContinuousClock.now + timeout
-        var skipped: [HubMessage] = []
+        var skipped: [WireMessage] = []
         while true {
-            let message: HubMessage
+            let message: WireMessage
             do {
                 message = try nextMessage(timeout: max(.zero, deadline - ContinuousClock.now))
             } catch TestClientError.timeout {
@@ -329,14 +328,15 @@ final class Conn: Sendable {
         }
     }
 
-    /// Sends a ping and returns every message that arrived before its pong: a barrier proving the hub has handled
-    /// everything this connection sent before.
-    func sync(timeout: Duration = TestClient.defaultTimeout) throws -> [HubMessage] {
-        let token = Int64.random(in: 1...Int64.max)
-        send(.ping(id: .number(token), ct: nil))
+    /// Sends a ping and returns every message that arrived before its pong: a barrier. The hub handles a
+    /// connection's messages in order and queues the pong behind everything it queued for this connection before,
+    /// so once the pong is here the hub has handled all this connection sent before, and all it queued for this
+    /// connection until then has arrived.
+    func sync(timeout: Duration = TestClient.defaultTimeout) throws -> [WireMessage] {
+        let token = "barrier-\(UInt64.random(in: 1...UInt64.max))"
+        sendText(#"{"t":"ping","id":"\#(token)"}"#)
         return try waitFor("pong \(token)", timeout: timeout) { message -> Bool? in
-            if case .pong(.number(token), _, _) = message { return true }
-            return nil
+            message.t == "pong" && message["id"] == .string(token) ? true : nil
         }.skipped
     }
 
@@ -362,19 +362,5 @@ final class Conn: Sendable {
                 throw TestClientError.timeout("connection \(id) to close")
             }
         }
-    }
-}
-
-extension HubMessage {
-    /// The relayed sample, when this is an `hr` message.
-    var sample: RelayedSample? {
-        if case .hr(let sample) = self { return sample }
-        return nil
-    }
-
-    /// The error, when this is an `error` message.
-    var error: ProtocolError? {
-        if case .error(let error) = self { return error }
-        return nil
     }
 }
