@@ -50,7 +50,7 @@ ROUNDS = 3  # the abuse is repeated while the class runs: rounds start ROUND_S a
 ROUND_S = 3.0
 CHURN = 300  # connections in all, CHURN // ROUNDS per round
 CHURN_CONCURRENCY = 16
-MAX_FRAME = 4096  # the hub's default --max-frame-bytes
+MAX_FRAME = 4096  # the hub's default --max-message-bytes
 STEP_TIMEOUT_S = 5.0
 
 # Bad client frames and the `error` code PROTOCOL.md gives each (a set where the text allows two readings).
@@ -264,7 +264,7 @@ async def utf8_split_across_fragments(hub: str, r: int) -> None:
 
 
 async def oversized_frames(hub: str, r: int) -> None:
-    """Client messages over --max-frame-bytes close with 1009, however they are framed."""
+    """Client messages over --max-message-bytes close with 1009, however they are framed."""
     cases = {
         "text": '{"t":"ping","id":1,"pad":"' + "x" * (MAX_FRAME + 100) + '"}',
         "binary": encode_client_binary(1, 1, 100) + bytes(MAX_FRAME),

@@ -93,7 +93,7 @@ def test_sigterm_drains_flushes_and_exits_zero():
     timeout is far longer than the test)."""
     # Jitter off: every sample is queued for the reader the moment the hub handles it, so "what was queued" at
     # SIGTERM is all of them.
-    with start_hub(["--drain-timeout", "120000", "--jitter", "off", *BIG_BUDGET]) as hub:
+    with start_hub(["--drain-timeout-ms", "120000", "--jitter", "off", *BIG_BUDGET]) as hub:
         base = hub.base
         host, port = urlsplit(base).hostname, urlsplit(base).port
 
@@ -131,7 +131,7 @@ def test_sigterm_drains_flushes_and_exits_zero():
 def test_drain_timeout_ends_a_drain_that_a_stuck_client_holds_open():
     """A client that never reads would hold the drain open forever: the hub exits 0 anyway once the drain
     timeout has passed (waited for, not timed)."""
-    with start_hub(["--drain-timeout", "500", "--jitter", "off", *BIG_BUDGET]) as hub:
+    with start_hub(["--drain-timeout-ms", "500", "--jitter", "off", *BIG_BUDGET]) as hub:
         url = urlsplit(hub.base)
         stuck = stuck_viewer(url.hostname, url.port)
         try:
