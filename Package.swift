@@ -37,6 +37,7 @@ let package = Package(
             name: "HRCore",
             dependencies: [
                 "HRProtocol",
+                "HRStandings",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
             ]
@@ -68,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "HRHub",
             dependencies: [
-                "HRProtocol", "HRCore", "HRSimulation", "LWSTransport", "HRAuth", "HRRecord",
+                "HRProtocol", "HRCore", "HRSimulation", "LWSTransport", "HRAuth", "HRRecord", "HRStandings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -95,7 +96,7 @@ let package = Package(
         ),
         .testTarget(name: "HRProtocolTests", dependencies: ["HRProtocol"]),
         .testTarget(name: "HRAuthTests", dependencies: ["HRAuth", "HRProtocol"]),
-        .testTarget(name: "HRCoreTests", dependencies: ["HRCore", "HRProtocol"]),
+        .testTarget(name: "HRCoreTests", dependencies: ["HRCore", "HRProtocol", "HRStandings"]),
         .testTarget(name: "HRStandingsTests", dependencies: ["HRStandings", "HRProtocol"]),
         .testTarget(name: "HRSimulationTests", dependencies: ["HRSimulation"]),
         // hrprobe's pure logic (stream accounting, SLO, reports, clock offset), through `@testable import`.

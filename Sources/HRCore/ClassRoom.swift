@@ -1,3 +1,5 @@
+import HRStandings
+
 /// One class session: its participants (present or recently gone) and the connections viewing it.
 final class ClassRoom {
     let id: String
@@ -8,6 +10,16 @@ final class ClassRoom {
     var connectionCount = 0
     /// When the last connection left; the class is forgotten `classLingerMs` later.
     var emptySince: Int64?
+    /// Points and ranks from the record (nil with the record off), rebuilt from it when the room is made.
+    var standings: ClassStandings?
+    /// Whether something a `board` shows may have changed since the last board tick.
+    var boardDirty = false
+    /// When the room's next board tick is booked; nil when none is.
+    var boardTickMs: Int64?
+    /// When the last board tick ran.
+    var lastBoardTickMs: Int64 = .min
+    /// Viewing connections with `board` > 0.
+    var boardViewers = 0
 
     init(id: String) { self.id = id }
 

@@ -28,6 +28,12 @@ final class Client {
     var refusalsDueMs: Int64?
     /// Position in `room.viewers`, for O(1) removal; nil when not viewing.
     var viewerIndex: Int?
+    /// How many ranks its `board` messages list (0: none; publishers never get one).
+    var boardTop = 0
+    /// When it was last sent a `board`, and the digests of that board's parts.
+    var boardSentMs: Int64?
+    var boardTopDigest: UInt64 = 0
+    var boardSuffixDigest: UInt64 = 0
 
     init(
         id: ClientID, role: Role, room: ClassRoom, participant: Participant?, queue: SendQueue, isVirtual: Bool

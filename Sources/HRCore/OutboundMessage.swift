@@ -5,8 +5,11 @@ import HRProtocol
 /// A relayed sample is encoded to JSON when it is released and to binary the first time a binary client
 /// needs it; after that each subscriber's queue holds only a reference. Single-threaded (the relay's thread).
 public final class OutboundMessage {
-    /// The message's JSON object (no brackets), ready to be placed in a frame.
+    /// The message's JSON object (no brackets), ready to be placed in a frame; followed by `tail`.
     public let json: [UInt8]
+    /// What follows `json` in the frame: empty, except for a `board`, whose `json` is the part shared by every
+    /// viewer with the same `board` value (one buffer, not copied) and whose tail closes it (`}` or `me`/`near`).
+    public let tail: [UInt8]
     /// The relayed sample, for samples; nil for control messages.
     public let sample: RelayedSample?
     /// The sample's capture time on the hub's clock (`ts` + the device's learnt offset), for the budget.
@@ -22,6 +25,17 @@ public final class OutboundMessage {
         var bytes: [UInt8] = []
         HubFrameEncoder.appendJSON(message, to: &bytes)
         json = bytes
+        tail = []
+        sample = nil
+        isSample = false
+        captureHubMs = 0
+        rts = 0
+    }
+
+    /// A control message already encoded in two parts, `shared` (held by reference, not copied) and `tail`.
+    public init(shared: [UInt8], tail: [UInt8]) {
+        json = shared
+        self.tail = tail
         sample = nil
         isSample = false
         captureHubMs = 0
@@ -34,6 +48,7 @@ public final class OutboundMessage {
         bytes.reserveCapacity(128)
         HubFrameEncoder.appendJSON(.hr(sample), to: &bytes)
         json = bytes
+        tail = []
         self.sample = sample
         isSample = true
         self.captureHubMs = captureHubMs

@@ -8,6 +8,12 @@ import HRProtocol
 public protocol RecordIndex: AnyObject {
     /// The highest recorded seqs of `participant` in `classID`, highest first, at most `limit`; and its profile.
     func recorded(classID: String, participant: String, limit: Int) -> (seqs: [UInt32], profile: Profile?)
+
+    /// Every committed sample of `classID`, in any order, handed to `body` one at a time (so the class need not sit
+    /// in memory whole). The relay calls it once when it makes a class's room, to rebuild its standings: a read
+    /// of the class's whole record, O(samples recorded in the class), on the relay's thread. A read that fails
+    /// stops early; the standings then miss what was not read until the class is made again.
+    func forEachRecorded(classID: String, _ body: (RecordedSample) -> Void)
 }
 
 /// Accepted samples (and profile updates) the relay wants written, in order. The hub hands them to its

@@ -24,6 +24,8 @@ struct RecordWrite {
 struct InFlightBatch {
     let id: UInt64
     let writes: [RecordWrite]
+    /// The samples, index for index with `writes`: those the store reports new go to the standings.
+    let samples: [RecordedSample]
 }
 
 /// An upload's progress towards its HTTP answer.
@@ -47,7 +49,7 @@ extension Relay {
         guard !pendingRecord.isEmpty || !pendingProfiles.isEmpty else { return nil }
         nextBatchID += 1
         let batch = RecordBatch(id: nextBatchID, samples: pendingRecord, profiles: pendingProfiles)
-        inFlight.append(InFlightBatch(id: nextBatchID, writes: pendingWrites))
+        inFlight.append(InFlightBatch(id: nextBatchID, writes: pendingWrites, samples: pendingRecord))
         pendingRecord.removeAll(keepingCapacity: true)
         pendingWrites.removeAll(keepingCapacity: true)
         pendingProfiles.removeAll(keepingCapacity: true)
@@ -84,7 +86,12 @@ extension Relay {
                 continue
             }
             let isNew = inserted[index]
-            if isNew { counters.recorded += 1 } else { counters.recordDuplicates += 1 }
+            if isNew {
+                counters.recorded += 1
+                standingsRecorded(first.samples[index], now: now)
+            } else {
+                counters.recordDuplicates += 1
+            }
             switch write.kind {
             case .live:
                 break  // already relayed (or named late); a duplicate here was recorded first by an upload

@@ -45,6 +45,8 @@ public final class Relay {
     private var flushes = Heap<Flush>()
     /// When connections' held errors come due (`Client.refusals`), earliest first; stale entries are skipped.
     private var refusalFlushes = Heap<Flush>()
+    /// When classes' board ticks are due (Relay+Standings.swift); stale entries are skipped.
+    var boardTicks = Heap<BoardTickDue>()
 
     private struct Flush: Comparable {
         let atMs: Int64
@@ -149,6 +151,8 @@ public final class Relay {
         if request.role.views {
             send(.snapshot(room.presentParticipants.map(\.snapshotEntry)), to: client, now: now)
             room.addViewer(client)
+            client.boardTop = request.board
+            sendFirstBoard(to: client, now: now)
         }
     }
 
@@ -157,6 +161,7 @@ public final class Relay {
         guard let client = clients.removeValue(forKey: id) else { return }
         let room = client.room
         room.removeViewer(client)
+        boardViewerClosed(client)
         room.connectionCount -= 1
         if let rider = client.participant, rider.connection === client {
             rider.connection = nil
@@ -312,7 +317,7 @@ public final class Relay {
     public var nextWakeMs: Int64 {
         min(
             wakeups.min?.atMs ?? .max, flushes.min?.atMs ?? .max, refusalFlushes.min?.atMs ?? .max,
-            nextHousekeepingMs)
+            nextHousekeepingMs, nextBoardTickMs)
     }
 
     /// Relays one sample to every viewer of the class: encoded once, shared by every queue.
@@ -330,6 +335,7 @@ public final class Relay {
         let relayed = RelayedSample(
             p: rider.id, sample: sample, rts: arrivedMs, pct: pct, zone: pct.map { Zones.zone(pct: $0, table: config.zones) })
         rider.last = relayed
+        boardChanged(room, now: now)
         guard !room.viewers.isEmpty else { return }
         let message = OutboundMessage(sample: relayed, captureHubMs: captureHubMs)
         for viewer in room.viewers { enqueue(message, to: viewer, now: now) }
@@ -366,7 +372,7 @@ public final class Relay {
         for viewer in room.viewers { enqueue(encoded, to: viewer, now: now) }
     }
 
-    private func enqueue(_ message: OutboundMessage, to client: Client, now: Int64) {
+    func enqueue(_ message: OutboundMessage, to client: Client, now: Int64) {
         guard !client.isVirtual, !client.closing else { return }
         client.queue.enqueue(message, now: now, counters: &counters)
         guard !client.writeRequested else { return }
@@ -407,6 +413,7 @@ public final class Relay {
             wakeup.rider.scheduledWakeMs = nil
             releaseDue(wakeup.rider, in: wakeup.room, now: now)
         }
+        runBoardTicks(now: now)
         guard now >= nextHousekeepingMs else { return }
         nextHousekeepingMs = now + config.housekeepingMs
         for (classID, room) in rooms {
@@ -469,6 +476,7 @@ public final class Relay {
     private func makeRoom(_ id: String) -> ClassRoom {
         let room = ClassRoom(id: id)
         rooms[id] = room
+        loadStandings(room)
         return room
     }
 

@@ -1,4 +1,5 @@
 import HRProtocol
+import HRStandings
 
 /// Everything the relay's behaviour depends on. Defaults are PROTOCOL.md's.
 public struct RelayConfig: Sendable {
@@ -36,6 +37,10 @@ public struct RelayConfig: Sendable {
     /// Frames a connection may get in a row before `maxFrameRate` applies, so samples that happen to come
     /// close together at a normal rate are not delayed.
     public var frameBurst: Double = 8
+    /// Points per minute in zones 1...5 (`--zone-points`), for the standings.
+    public var zonePoints = ZonePoints.standard
+    /// A connection is sent at most one `board` per this many ms (`--board-interval-ms`).
+    public var boardIntervalMs: Int64 = 1_000
 
     public init() {}
 

@@ -35,6 +35,10 @@ public struct RelayCounters: Sendable, Equatable {
     public var recordFailed = 0
     /// `ack` messages sent.
     public var acks = 0
+    /// Class board ticks run (one `BoardTick` built each).
+    public var boardTicks = 0
+    /// `board` messages queued (first boards included).
+    public var boards = 0
     /// Per delivered sample: hub residency, from arrival (`rts`) to being put into a frame.
     public var residency = LatencyHistogram()
     /// Per delivered sample: estimated age when put into a frame, `now − (ts + device clock offset)`: what

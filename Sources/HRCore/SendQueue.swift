@@ -70,7 +70,7 @@ public struct SendQueue {
     public var isEmpty: Bool { items.isEmpty && pendingGaps.isEmpty }
 
     private func size(of message: OutboundMessage) -> Int {
-        format == .binary && message.isSample ? message.binary.count : message.json.count
+        format == .binary && message.isSample ? message.binary.count : message.json.count + message.tail.count
     }
 
     /// Queues a message. Never blocks and never fails: over the bounds, the oldest samples go.
@@ -125,10 +125,11 @@ public struct SendQueue {
         let start = out.count
         out.append(UInt8(ascii: "["))
         var first = true
-        func append(_ json: [UInt8], to out: inout [UInt8]) {
+        func append(_ message: OutboundMessage, to out: inout [UInt8]) {
             if !first { out.append(UInt8(ascii: ",")) }
             first = false
-            out.append(contentsOf: json)
+            out.append(contentsOf: message.json)
+            if !message.tail.isEmpty { out.append(contentsOf: message.tail) }
         }
         func appendGaps(_ out: inout [UInt8]) {
             for gap in pendingGaps {
@@ -151,7 +152,7 @@ public struct SendQueue {
                 }
                 delivered(message, now: now, counters: &counters)
             }
-            append(message.json, to: &out)
+            append(message, to: &out)
         }
         appendGaps(&out)  // the late drops found while building this frame
         if first {

@@ -18,6 +18,8 @@ extension Hub {
         router.add(.get, "/classes/{classId}", Hub.classPage)
         router.add(.post, "/v1/classes/{classId}/participants/{participantId}/samples", Hub.uploadRoute)
         router.add(.get, "/v1/classes/{classId}/record", Hub.recordRoute)
+        router.add(.get, "/v1/classes/{classId}/leaderboard", Hub.leaderboardRoute)
+        router.add(.get, "/v1/classes/{classId}/summary", Hub.summaryRoute)
         router.add(.get, WebAssets.classScriptPath, Hub.classScript)
         return router
     }()

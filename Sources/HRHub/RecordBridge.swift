@@ -56,6 +56,20 @@ final class RecordBridge: RecordIndex, Sendable {
         }
     }
 
+    /// Reads the class's record through a cursor, 4,096 rows at a time.
+    func forEachRecorded(classID: String, _ body: (RecordedSample) -> Void) {
+        do {
+            let cursor = try store.read(classID: classID, participant: nil)
+            while true {
+                let rows = try cursor.next(max: 4_096)
+                if rows.isEmpty { return }
+                for row in rows { body(row) }
+            }
+        } catch {
+            logger.error("record read for standings failed", metadata: ["class": "\(classID)", "error": "\(error)"])
+        }
+    }
+
     func recorded(classID: String, participant: String, limit: Int) -> (seqs: [UInt32], profile: Profile?) {
         do {
             let seqs = try store.recentSeqs(classID: classID, participant: participant, limit: limit)

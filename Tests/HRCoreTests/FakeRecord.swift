@@ -28,6 +28,10 @@ final class FakeRecord: RecordIndex {
         return (Array(seqs.sorted(by: >).prefix(limit)), profiles["\(classID)/\(participant)"])
     }
 
+    func forEachRecorded(classID: String, _ body: (RecordedSample) -> Void) {
+        for (key, row) in rows where key.classID == classID { body(row) }
+    }
+
     /// Takes whatever the relay has for the record.
     func take(from relay: Relay) {
         if let batch = relay.takeRecordBatch() { waiting.append(batch) }

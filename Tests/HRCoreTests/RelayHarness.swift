@@ -56,12 +56,12 @@ final class RelayHarness {
     @discardableResult
     func open(
         _ role: Role, _ participant: String? = nil, mode: DeliveryMode = .all, format: WireFormat = .json,
-        classID: String? = nil, isVirtual: Bool = false
+        classID: String? = nil, isVirtual: Bool = false, board: Int = ConnectRequest.defaultBoard
     ) -> ClientID {
         let id = ClientID(nextID)
         nextID += 1
         let request = ConnectRequest(
-            classID: classID ?? self.classID, role: role, participant: participant, mode: mode)
+            classID: classID ?? self.classID, role: role, participant: participant, mode: mode, board: board)
         relay.open(id, request: request, format: format, now: now, isVirtual: isVirtual)
         collect()
         return id
@@ -168,6 +168,11 @@ extension HubMessage {
         return nil
     }
 
+    var board: Board? {
+        if case .board(let board) = self { return board }
+        return nil
+    }
+
     var snapshot: [SnapshotEntry]? {
         if case .snapshot(let entries) = self { return entries }
         return nil
@@ -187,6 +192,7 @@ extension [HubMessage] {
     var gaps: [Gap] { compactMap(\.gap) }
     var errors: [ProtocolError] { compactMap(\.error) }
     var acks: [UInt32] { compactMap(\.ack) }
+    var boards: [Board] { compactMap(\.board) }
     func seqs(of p: String) -> [UInt32] { samples.filter { $0.p == p }.map(\.sample.seq) }
 }
 

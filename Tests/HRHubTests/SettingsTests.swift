@@ -122,6 +122,10 @@ import Testing
         (["--demo=perhaps"], "demo must be on/off or true/false, got 'perhaps'"),
         (["--log-level", "loud"], "log-level must be one of trace, debug, info, notice, warning, error, critical"),
         (["--host", ""], "host must not be empty"),
+        (["--zone-points", "1,2,4,8"], "zone-points must be five whole numbers from 0 to 1000"),
+        (["--zone-points", "1,2,4,8,1001"], "zone-points must be five whole numbers from 0 to 1000"),
+        (["--zone-points", "1,2,x,8,8"], "got '1,2,x,8,8'"),
+        (["--board-interval-ms", "0"], "board-interval-ms must be 1…3600000, got 0"),
     ])
     func aBadFlagIsRefused(flags: [String], message: String) {
         #expect(Self.refusal { try Self.merged(flags: flags) }.contains(message))
@@ -190,7 +194,7 @@ import Testing
         case .choice(let words):
             return words.first { $0 != setting.defaultText }!
         case .text:
-            return "some-text"
+            return setting.name == "zone-points" ? "1,2,3,5,10" : "some-text"
         case .list:
             return "a,b"
         }

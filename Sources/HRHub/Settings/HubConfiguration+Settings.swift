@@ -77,6 +77,12 @@ extension HubConfiguration {
         .integer(
             "retention-days", \.retentionDays, 1...36_500, unit: "days",
             "classes whose newest sample is older than this are deleted from the record (checked hourly)"),
+        .integer(
+            "board-interval-ms", \.boardIntervalMs, 1...3_600_000, unit: "ms",
+            "a viewing connection gets at most one `board` (leaderboard) message per this long"),
+        .zonePoints(
+            "zone-points", \.zonePoints,
+            "points a minute in zones 1 to 5 earns on the leaderboard: five whole numbers 0…1000, comma-separated"),
         .choice("log-level", \.logLevel, "least severe log message written to stderr"),
         .presence("demo", \.demo, "run the simulated class `demo` (riders with realistic heart-rate curves)"),
         .integer("demo-riders", \.demoRiders, 1...100, "riders in the demo class"),

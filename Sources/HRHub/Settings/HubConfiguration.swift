@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HRCore
+import HRStandings
 import Logging
 
 /// Every setting of a hub, merged from four layers, each overriding the one before:
@@ -38,6 +39,8 @@ struct HubConfiguration: Sendable {
     var dataDir = "./hrhub-data"
     var sync = RecordSync.normal
     var retentionDays = 30
+    var boardIntervalMs = 1_000
+    var zonePoints = ZonePoints.standard
     var logLevel = Logger.Level.info
     var demo = false
     var demoRiders = 12
@@ -185,6 +188,8 @@ struct HubConfiguration: Sendable {
         config.maxFrameRate = maxFrameRate
         config.classLingerMs = Int64(classLingerMs)
         config.jitterBuffer = jitter
+        config.boardIntervalMs = Int64(boardIntervalMs)
+        config.zonePoints = zonePoints
         return config
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HRStandings
 
 /// One hub setting, described once. Everything else is derived from it: the flag (`--budget-ms`), the
 /// environment variable (`HRHUB_BUDGET_MS`), the config-file key (`budget-ms`), the accepted values, the
@@ -204,6 +205,22 @@ struct Setting: Sendable {
             name, .text, unit: unit, help: help, current: { $0[keyPath: field] ?? "" }
         ) { config, text in
             config[keyPath: field] = text.isEmpty ? nil : text
+        }
+    }
+
+    /// The five zone multipliers of `--zone-points`: `1,2,4,8,8`.
+    static func zonePoints(
+        _ name: String, _ field: WritableKeyPath<HubConfiguration, ZonePoints> & Sendable, _ help: String
+    ) -> Setting {
+        Setting(
+            name, .text, unit: "z1,z2,z3,z4,z5", help: help,
+            current: { $0[keyPath: field].multipliers.map(String.init).joined(separator: ",") }
+        ) { config, text in
+            guard let points = ZonePoints(parsing: text) else {
+                throw ValidationError(
+                    "\(name) must be five whole numbers from 0 to 1000, comma-separated (zones 1 to 5), got '\(text)'")
+            }
+            config[keyPath: field] = points
         }
     }
 

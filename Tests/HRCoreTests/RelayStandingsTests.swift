@@ -1,0 +1,187 @@
+import HRCore
+import HRProtocol
+import HRStandings
+import Testing
+
+/// Standings in the relay (docs/PROTOCOL.md, "Standings: the live leaderboard"): fed only with what the record
+/// committed as new, `board` messages on the class tick, rebuilt from the record after a restart. Manual clock.
+@Suite struct RelayStandingsTests {
+    let record = FakeRecord()
+
+    func harness(_ configure: (inout RelayConfig) -> Void = { _ in }) -> RelayHarness {
+        RelayHarness(record: record, configure: configure)
+    }
+
+    func commit(_ h: RelayHarness) {
+        record.take(from: h.relay)
+        record.commitAll(to: h.relay, now: h.now)
+    }
+
+    /// A rider with hrmax 200 who sends `count` samples one second apart at `bpm` (the clock moves on), committed.
+    func ride(_ h: RelayHarness, _ p: String, bpm: UInt8, count: UInt32, from seq: UInt32 = 1) -> ClientID {
+        let device = h.publisher(p)
+        h.hello(device, hrmax: 200)
+        for index in 0..<count {
+            if index > 0 { h.advance(1_000) }
+            h.hr(device, seq: seq + index, bpm: bpm)
+        }
+        commit(h)
+        return device
+    }
+
+    @Test func pointsComeOnlyFromCommittedSamplesAndFollowTheFormula() throws {
+        let h = harness()
+        let anna = h.publisher("anna")
+        h.hello(anna, hrmax: 200)
+        for seq: UInt32 in 1...4 { h.hr(anna, seq: seq, bpm: 190, ts: h.now + Int64(seq) * 1_000) }  // zone 5
+        #expect(h.relay.standings(classID: "spin")?.count == 0, "nothing is committed yet")
+        commit(h)
+        let standings = try #require(h.relay.standings(classID: "spin"))
+        // 3 intervals of 1 s in zone 5: 3/60 × 8 = 0.4 points.
+        let units = try #require(standings.tally(of: "anna")).units
+        #expect(units == 24_000, "3,000 ms × 8")
+        #expect(standings.top(1) == [BoardEntry(p: "anna", rank: 1, pointsTenths: 4)])
+    }
+
+    @Test func aDuplicateTheRecordRefusesIsNotCountedTwice() throws {
+        let h = harness()
+        _ = ride(h, "anna", bpm: 190, count: 3)
+        let before = try #require(h.relay.standings(classID: "spin")?.tally(of: "anna"))
+        // An upload of the same seqs: the store reports them as duplicates.
+        let samples = (1...3).map { Sample(seq: UInt32($0), ts: 0, bpm: 60) }
+        h.relay.upload(UploadID(1), classID: "spin", participant: "anna", samples: samples, recordedProfile: nil, now: h.now)
+        commit(h)
+        #expect(h.relay.standings(classID: "spin")?.tally(of: "anna") == before)
+    }
+
+    @Test func aViewerGetsABoardRightAfterTheSnapshotOnceAnyoneIsRanked() {
+        let h = harness()
+        let early = h.viewer()
+        #expect(h.messages(early).boards.isEmpty, "nobody is ranked yet")
+        _ = ride(h, "anna", bpm: 190, count: 4)
+        _ = ride(h, "bob", bpm: 150, count: 4)
+        let viewer = h.viewer()
+        let messages = h.messages(viewer)
+        #expect(messages.count == 3)
+        #expect(messages[1].snapshot != nil)
+        let board = messages[2].board
+        #expect(board?.n == 2)
+        #expect(board?.top.map(\.p) == ["anna", "bob"])
+        #expect(board?.top.map(\.pointsTenths) == [4, 2], "3 s in zone 5 (×8) and in zone 3 (×4)")
+        #expect(board?.top.first?.bpm == 190)
+        #expect(board?.top.first?.zone == 5)
+        #expect(board?.me == nil)
+    }
+
+    @Test func boardsComeAtMostOncePerIntervalAndOnlyWhenChanged() {
+        let h = harness()
+        let anna = ride(h, "anna", bpm: 190, count: 2)
+        let viewer = h.viewer()
+        #expect(h.messages(viewer).boards.count == 1)
+        h.advance(400)
+        h.hr(anna, seq: 3, bpm: 190, ts: h.now)
+        commit(h)
+        h.tick()
+        #expect(h.messages(viewer).boards.isEmpty, "within the interval")
+        #expect(h.relay.nextWakeMs <= h.now + 600)
+        h.advance(600)
+        h.tick()
+        let boards = h.messages(viewer).boards
+        #expect(boards.count == 1)
+        #expect(boards.first?.at == h.now)
+        h.advance(1_000)
+        h.hr(anna, seq: 4, bpm: 190)
+        commit(h)
+        h.tick()
+        #expect(h.messages(viewer).boards.count == 1, "one class tick an interval after the last")
+        h.advance(5_000)
+        h.tick()
+        #expect(h.messages(viewer).boards.isEmpty, "nothing changed")
+    }
+
+    @Test func boardZeroGetsNoBoardAndTopCountsRanks() {
+        let h = harness()
+        _ = ride(h, "anna", bpm: 190, count: 2)
+        _ = ride(h, "bob", bpm: 150, count: 2)
+        _ = ride(h, "cleo", bpm: 100, count: 2)
+        let none = h.open(.viewer, board: 0)
+        let two = h.open(.viewer, board: 2)
+        #expect(h.messages(none).boards.isEmpty)
+        #expect(h.messages(two).boards.first?.top.map(\.p) == ["anna", "bob"])
+    }
+
+    @Test func aParticipantGetsMeAndNear() throws {
+        let h = harness()
+        for (index, p) in ["a", "b", "c", "d", "e", "f"].enumerated() {
+            _ = ride(h, p, bpm: 190, count: UInt32(8 - index))
+        }
+        let screen = h.open(.participant, "d", board: 1)
+        let board = try #require(h.messages(screen).boards.first)
+        #expect(board.top.map(\.p) == ["a"])
+        #expect(board.me?.p == "d")
+        #expect(board.me?.rank == 4)
+        #expect(board.near.map(\.p) == ["b", "c", "e", "f"])
+    }
+
+    @Test func viewersWithTheSameBoardValueGetTheSameBytesFromOneTick() {
+        let h = harness()
+        let anna = ride(h, "anna", bpm: 190, count: 2)
+        let first = h.viewer()
+        let second = h.viewer()
+        _ = h.messages(first)
+        _ = h.messages(second)
+        let ticks = h.counters.boardTicks
+        h.advance(1_000)
+        h.hr(anna, seq: 3, bpm: 150, ts: h.now)
+        commit(h)
+        h.tick()
+        #expect(h.counters.boardTicks == ticks + 1)
+        let a = h.frames(first).map(\.text)
+        let b = h.frames(second).map(\.text)
+        #expect(a == b)
+        #expect(a.joined().contains(#""t":"board""#))
+    }
+
+    @Test func recordOffMeansNoStandings() {
+        let h = RelayHarness()
+        let anna = h.publisher("anna")
+        h.hello(anna, hrmax: 200)
+        h.hr(anna, seq: 1, bpm: 190)
+        h.hr(anna, seq: 2, bpm: 190)
+        let viewer = h.viewer()
+        h.advance(2_000)
+        h.tick()
+        #expect(h.messages(viewer).boards.isEmpty)
+        #expect(h.relay.standings(classID: "spin") == nil)
+    }
+
+    @Test func aRestartRebuildsTheSameStandingsFromTheRecord() throws {
+        let h = harness()
+        _ = ride(h, "anna", bpm: 190, count: 5)
+        _ = ride(h, "bob", bpm: 150, count: 10)
+        let before = try #require(h.relay.standings(classID: "spin")).summary { _ in nil }
+        let restarted = RelayHarness(record: record)
+        #expect(restarted.relay.standings(classID: "spin") == nil, "not in memory yet")
+        let viewer = restarted.viewer()
+        let after = try #require(restarted.relay.standings(classID: "spin")).summary { _ in nil }
+        #expect(after == before)
+        #expect(restarted.messages(viewer).boards.first?.top.map(\.p) == ["bob", "anna"])
+    }
+
+    @Test func anUploadIntoALiveClassMovesARiderUp() throws {
+        let h = harness()
+        _ = ride(h, "anna", bpm: 150, count: 4)
+        let bob = ride(h, "bob", bpm: 150, count: 2)
+        let viewer = h.viewer()
+        #expect(h.messages(viewer).boards.first?.top.map(\.p) == ["anna", "bob"])
+        // Bob's device was offline for seqs 3...10: zone 5 the whole time.
+        let samples = (3...10).map { Sample(seq: UInt32($0), ts: h.now + Int64($0) * 1_000, bpm: 190) }
+        h.relay.upload(UploadID(1), classID: "spin", participant: "bob", samples: samples, recordedProfile: nil, now: h.now)
+        commit(h)
+        _ = bob
+        h.advance(1_000)
+        h.tick()
+        let board = try #require(h.messages(viewer).boards.last)
+        #expect(board.top.map(\.p) == ["bob", "anna"])
+    }
+}
