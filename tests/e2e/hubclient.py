@@ -218,9 +218,10 @@ async def open_conn(
     mode: str | None = None,
     subprotocols: list[str] | None = None,
     token: str | None = None,
+    board: int | None = None,
     **connect_args: Any,
 ) -> Conn:
-    url = class_url(base, class_id, role=role, participant=participant, mode=mode, token=token)
+    url = class_url(base, class_id, role=role, participant=participant, mode=mode, token=token, board=board)
     protocols = [Subprotocol(name) for name in subprotocols] if subprotocols is not None else None
     ws = await connect(url, subprotocols=protocols, open_timeout=10, **connect_args)
     return Conn(ws)
