@@ -114,17 +114,20 @@ async def publish_one(base: str, class_id: str, rider: Rider, dead_after: float,
                 pong_for: int | None = None
                 ping_id = 0
                 while True:
+                    # A send waits while the socket's buffers are full (a dead link): that is silence too.
                     while next_index < len(rider.captured):
-                        await ws.send(json.dumps(rider.captured[next_index]))
+                        await asyncio.wait_for(ws.send(json.dumps(rider.captured[next_index])), dead_after)
                         next_index += 1
                         rider.sent = max(rider.sent, next_index)
                     if not rider.capturing and pong_for is None:
                         ping_id += 1
                         pong_for = ping_id
-                        await ws.send(json.dumps({"t": "ping", "id": f"final{ping_id}", "ct": now_ms()}))
+                        await asyncio.wait_for(
+                            ws.send(json.dumps({"t": "ping", "id": f"final{ping_id}", "ct": now_ms()})), dead_after)
                     rider.new_sample.clear()
                     ping_id += 1
-                    await ws.send(json.dumps({"t": "ping", "id": ping_id, "ct": now_ms()}))
+                    await asyncio.wait_for(ws.send(json.dumps({"t": "ping", "id": ping_id, "ct": now_ms()})),
+                                           dead_after)
                     try:
                         frame = await asyncio.wait_for(ws.recv(), 0.5 if rider.capturing else 0.2)
                         heard = time.monotonic()

@@ -24,7 +24,8 @@ LISTENING = re.compile(r"hrhub listening on ws://(\S+):(\d+)")
 
 def hub_has_record() -> bool:
     """Whether the hub under test keeps the class record (issue #9: `--data-dir`, the upload endpoint)."""
-    result = subprocess.run([str(hub_binary()), "--help"], capture_output=True, text=True)
+    # `serve` is the default subcommand; its flags are listed by `hrhub serve --help`, not `hrhub --help`.
+    result = subprocess.run([str(hub_binary()), "serve", "--help"], capture_output=True, text=True)
     return "--data-dir" in result.stdout + result.stderr
 
 

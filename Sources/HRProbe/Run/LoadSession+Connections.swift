@@ -190,9 +190,11 @@ extension LoadSession {
                 ])
         }
         connections[index].dropping = false
-        let backoff = StormPlan.backoffUs(attempt: was.attempts, unit: rng.unit())
+        let now = ProbeClock.nowUs()
+        var reconnectUs = now + StormPlan.backoffUs(attempt: was.attempts, unit: rng.unit())
+        if let r = was.rider, riders[r].firmware != nil { reconnectUs = firmwareLinkLost(rider: r, now: now) }
         connections[index].attempts += 1
-        queue.push(DueQueue.Event(dueUs: ProbeClock.nowUs() + backoff, kind: .reconnect, index: index))
+        queue.push(DueQueue.Event(dueUs: reconnectUs, kind: .reconnect, index: index))
     }
 
     /// A viewing connection closed: its streams' open holes are `lostAtClose` and they start afresh.
@@ -224,6 +226,10 @@ extension LoadSession {
         if connections[index].attempts > 0 { result.reconnects += 1 }
         connections[index].attempts = 0
         guard let r = connections[index].rider else { return }
+        if riders[r].firmware != nil {
+            firmwareWelcomed(index, rider: r, lastSeq: lastSeq, now: ProbeClock.nowUs())
+            return
+        }
         let pending = riders[r].recent + riders[r].backlog
         riders[r].recent.removeAll()
         riders[r].backlog.removeAll()

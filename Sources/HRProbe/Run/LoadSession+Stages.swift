@@ -65,6 +65,7 @@ extension LoadSession {
             riders[r].sending = true
             queue.push(DueQueue.Event(dueUs: firstUs, kind: .sample, index: r))
         }
+        startFirmware(now: now)
         if plan.role == .both {
             streams.reserveCapacity(classes.count * plan.viewingPerClass * perClass)
             for k in classes.indices {
@@ -98,7 +99,9 @@ extension LoadSession {
         // get three seconds more (a reader that stopped with a full window may wait on TCP's persist timer).
         let budgetUs = Int64(result.budgetMs ?? 800) * 1_000
         let slowUs: Int64 = plan.slowViewerFraction > 0 ? 3_000_000 : 0
-        drainUntilUs = now + (plan.drainUs ?? (budgetUs + 700_000 + slowUs))
+        // Devices also wait for their last acks and uploads (an outage may end during the drain).
+        let firmwareUs: Int64 = plan.firmware ? 15_000_000 : 0
+        drainUntilUs = now + (plan.drainUs ?? max(budgetUs + 700_000 + slowUs, firmwareUs))
     }
 
     func beginClosing(now: Int64) {
@@ -117,7 +120,7 @@ extension LoadSession {
 
     /// Whether every open viewer has seen (or been told about) every rider's last written sample.
     func isDrained() -> Bool {
-        guard plan.role == .both else { return false }
+        guard plan.role == .both, !plan.firmware || firmwareDrained else { return false }
         for k in classes.indices {
             for (slot, connection) in classes[k].viewerConnections.enumerated() where connections[connection].isOpen {
                 for r in 0..<classes[k].riders where owes(connection, rider: classes[k].riderBase + r) {

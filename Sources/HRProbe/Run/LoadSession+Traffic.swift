@@ -41,7 +41,16 @@ extension LoadSession {
             kind = .binary
         }
         var frame = OutboundFrame(seq: sample.seq, intendedUs: intendedUs, bytes: bytes, kind: kind, replay: false)
-        if let c = riders[r].connection, connections[c].welcomed {
+        if riders[r].firmware != nil {
+            riders[r].captured += 1
+            if riders[r].isMeasured(sample.seq) { riders[r].capturedInWindow += 1 }
+            // The device buffers it either way; it goes out now only on a live link.
+            if riders[r].firmware!.capture(sample, nowUs: intendedUs), let c = riders[r].connection,
+                connections[c].welcomed
+            {
+                enqueue(c, frame)
+            }
+        } else if let c = riders[r].connection, connections[c].welcomed {
             enqueue(c, frame)
         } else {
             frame.replay = true
@@ -79,8 +88,12 @@ extension LoadSession {
                 }
             }
             sentSinceProgress += 1
-            riders[r].recent.append(next)
-            if riders[r].recent.count > RiderState.resendDepth { riders[r].recent.removeFirst() }
+            if riders[r].firmware != nil {
+                riders[r].firmware!.wrote(seq: seq, nowUs: now)
+            } else {
+                riders[r].recent.append(next)
+                if riders[r].recent.count > RiderState.resendDepth { riders[r].recent.removeFirst() }
+            }
         }
         return next.kind
     }
@@ -316,6 +329,8 @@ extension LoadSession {
                 if let sentUs = pingSentUs.removeValue(forKey: id) {
                     result.clock.add(sentUs: sentUs, hubMs: ht, receivedUs: now)
                 }
+            case .ack(let seq):
+                if let r = connections[index].rider { firmwareAcked(rider: r, seq: seq, now: now) }
             case .error(let error):
                 result.hubErrors[error.code.rawValue, default: 0] += 1
                 logger.debug("hub error", metadata: ["code": "\(error.code.rawValue)", "msg": "\(error.message)"])

@@ -61,6 +61,8 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
     var pingSentUs: [Int64: Int64] = [:]
     var nextPingID: Int64 = 1
     var stormDone = false
+    /// With `--device-model firmware`: the next check of every device's uploads.
+    var nextUploadCheckUs: Int64 = 0
     var startUsage = ProcessResources.usage()
     /// Counters behind the progress line's rates.
     var sentSinceProgress = 0
@@ -102,6 +104,7 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         nextPingUs = startedUs
         client.scheduleTick(inMicroseconds: 1)
         client.run()
+        checkRecord()
         let usage = ProcessResources.usage()
         result.cpu = ProcessResources.Usage(
             userUs: usage.userUs - startUsage.userUs, systemUs: usage.systemUs - startUsage.systemUs,
@@ -176,6 +179,7 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         // After the events: a tick that comes late must still send the samples due before the window's end.
         if stage == .running && now >= measureEndUs { beginDraining(now: now) }
         if stage == .running { runScenarios(now: now) }
+        if stage == .running || stage == .draining { checkUploads(now: now) }
         if now >= nextPingUs {
             ping(now: now)
             nextPingUs = now + 1_000_000

@@ -1,3 +1,4 @@
+import HRProbeCore
 import HRSimulation
 
 /// One simulated rider: the device that makes its samples (in publishing roles), its schedule, and what the
@@ -42,6 +43,11 @@ struct RiderState {
     /// Recently written samples (for a resend) and samples made while disconnected (an offline buffer).
     var recent: [OutboundFrame] = []
     var backlog: [OutboundFrame] = []
+    /// With `--device-model firmware`: the device's buffer and decisions (then `recent` and `backlog` stay empty).
+    var firmware: DeviceModel?
+    /// Samples captured over the run, and in the measured window.
+    var captured = 0
+    var capturedInWindow = 0
 
     init(classIndex: Int, indexInClass: Int) {
         self.classIndex = classIndex

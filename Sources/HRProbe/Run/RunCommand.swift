@@ -92,6 +92,13 @@ struct RunCommand: ParsableCommand {
                 + "ephemeral ports (7/8 of ip_local_port_range each); otherwise the system's choice."))
     var sourceAddresses: String?
 
+    @Option(
+        name: .customLong("device-model"),
+        help: ArgumentHelp(
+            "firmware: riders buffer every sample until acked or uploaded, and the run checks the class record.",
+            discussion: "Needs a hub with its record on. See docs/HRPROBE.md, \"The device model\"."))
+    var deviceModel: String?
+
     @Option(help: "Longest wait for the last deliveries after sending stops (default: budget + 700ms).")
     var drain: String?
 
@@ -258,6 +265,15 @@ struct RunCommand: ParsableCommand {
             binary: binary, phase: phaseValue, seed: seed, slowViewerFraction: slow, storm: storm, ramp: rampPlan,
             role: roleValue, sourceAddresses: addresses, drainUs: drainUs, target: targetValue, serverPID: serverPID)
         plan.insecure = options.insecure
+        if let deviceModel {
+            guard deviceModel == "firmware" else {
+                throw ValidationError("--device-model must be firmware, not '\(deviceModel)'")
+            }
+            guard targetValue == .hrhub, roleValue == .both else {
+                throw ValidationError("--device-model firmware needs the hub's record: --target hrhub, --role both")
+            }
+            plan.firmware = true
+        }
         if let trace {
             guard let data = FileManager.default.contents(atPath: trace), let text = String(data: data, encoding: .utf8)
             else { throw ValidationError("--trace: cannot read '\(trace)'") }

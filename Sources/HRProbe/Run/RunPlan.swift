@@ -44,6 +44,9 @@ struct RunPlan {
     var binary: Bool
     /// Accept a TLS certificate that does not verify (`--insecure`).
     var insecure = false
+    /// `--device-model firmware`: riders keep every sample until acked or uploaded (`DeviceModel`), and the run
+    /// ends by checking the class record against what they captured.
+    var firmware = false
     var phase: Phase
     var seed: UInt64
     /// Share of the viewers (not participants) that read slowly.

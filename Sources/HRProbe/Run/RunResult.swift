@@ -33,6 +33,15 @@ struct RunResult {
     var slowLag = LagDistribution()
     /// Each stream's final RFC 3550 jitter, µs (one value per stream).
     var streamJitter = LagDistribution()
+    /// With `--device-model firmware`: a sample's write → the `ack` covering it.
+    var ack = LagDistribution()
+    /// With `--device-model firmware`: per rider, captured against recorded and delivered (nil without it), and
+    /// why the record could not be read.
+    var ledgers: [RiderLedger]?
+    var recordFailure: String?
+    /// With `--device-model firmware`: uploads answered 200, and failed uploads by why (`HTTP 503`, an error).
+    var uploads = 0
+    var uploadFailures: [String: Int] = [:]
 
     /// Accounting of the normal viewers' streams, and of the slow viewers' streams.
     var counts = StreamCounts()
