@@ -128,12 +128,17 @@ async def publish_one(base: str, class_id: str, rider: Rider, dead_after: float,
                     ping_id += 1
                     await asyncio.wait_for(ws.send(json.dumps({"t": "ping", "id": ping_id, "ct": now_ms()})),
                                            dead_after)
+                    # Read everything that has arrived (pongs, and acks after every commit): a backlog of old frames
+                    # must not pass for signs of life.
+                    wait = 0.5 if rider.capturing else 0.2
                     try:
-                        frame = await asyncio.wait_for(ws.recv(), 0.5 if rider.capturing else 0.2)
-                        heard = time.monotonic()
-                        for message in json.loads(frame):
-                            if message.get("t") == "pong" and message.get("id") == f"final{pong_for}":
-                                rider.drained = True
+                        while True:
+                            frame = await asyncio.wait_for(ws.recv(), wait)
+                            heard = time.monotonic()
+                            wait = 0.01
+                            for message in json.loads(frame):
+                                if message.get("t") == "pong" and message.get("id") == f"final{pong_for}":
+                                    rider.drained = True
                     except (asyncio.TimeoutError, TimeoutError):
                         pass
                     if rider.drained:

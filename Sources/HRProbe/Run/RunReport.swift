@@ -72,6 +72,51 @@ struct RunReport: Codable {
         var slowViewers: Percentiles
         /// Per-stream RFC 3550 interarrival jitter (one value per stream).
         var streamJitter: Percentiles
+        /// `--device-model firmware`: a sample's write → the `ack` covering it.
+        var ack: Percentiles
+    }
+
+    /// `--device-model firmware`: every rider's samples from capture to the record and to each viewer.
+    struct Record: Codable {
+        /// Over all riders: captured (whole run), in the record once, missing from it, recorded twice.
+        var captured: Int
+        var recorded: Int
+        var missing: Int
+        var recordDuplicates: Int
+        /// Over all (viewer, rider) pairs, measured window: delivered live, named in gaps, neither, twice.
+        var delivered: Int
+        var gapped: Int
+        var unaccounted: Int
+        var twice: Int
+        /// Left in the devices' buffers at the end (neither acked nor uploaded).
+        var stillBuffered: Int
+        /// Upload requests answered 200, and failed ones by why.
+        var uploads: Int
+        var uploadFailures: [String: Int]
+        /// Why the record could not be read, if it could not.
+        var failure: String?
+        /// Every mismatch, one line each (empty: the record is complete exactly once and every viewer is
+        /// accounted for).
+        var problems: [String]
+        var riders: [RiderLedger]
+
+        init(_ ledgers: [RiderLedger], result r: RunResult) {
+            captured = ledgers.reduce(0) { $0 + $1.captured }
+            recorded = ledgers.reduce(0) { $0 + $1.recorded }
+            missing = ledgers.reduce(0) { $0 + $1.missing }
+            recordDuplicates = ledgers.reduce(0) { $0 + $1.recordDuplicates }
+            let shares = ledgers.flatMap(\.viewers)
+            delivered = shares.reduce(0) { $0 + $1.delivered }
+            gapped = shares.reduce(0) { $0 + $1.gapped }
+            unaccounted = shares.reduce(0) { $0 + $1.unaccounted }
+            twice = shares.reduce(0) { $0 + $1.twice }
+            stillBuffered = ledgers.reduce(0) { $0 + $1.stillBuffered }
+            uploads = r.uploads
+            uploadFailures = r.uploadFailures
+            failure = r.recordFailure
+            problems = (r.recordFailure.map { [$0] } ?? []) + ledgers.flatMap(\.problems)
+            riders = ledgers
+        }
     }
 
     /// Delivery accounting.
@@ -199,6 +244,7 @@ struct RunReport: Codable {
     var probe: Probe
     var perClass: [ClassLine]
     var window: Window?
+    var record: Record?
     var slo: Gate
 
     init(plan: RunPlan, result r: RunResult, objectives: ServiceLevelObjective?) {
@@ -228,7 +274,7 @@ struct RunReport: Codable {
             endToEnd: Percentiles(r.lag), uncorrected: Percentiles(r.uncorrected), probeSend: Percentiles(r.send),
             fanOut: Percentiles(r.fanOut), publisherToHub: Percentiles(r.ingress),
             hubToViewer: Percentiles(r.egress), slowViewers: Percentiles(r.slowLag),
-            streamJitter: Percentiles(r.streamJitter))
+            streamJitter: Percentiles(r.streamJitter), ack: Percentiles(r.ack))
         var all = r.counts
         all.add(r.slowCounts)
         delivery = Delivery(
@@ -292,9 +338,14 @@ struct RunReport: Codable {
                 ServiceLevelObjective.Measured(
                     percentileUs: { r.lag.valueUs(at: $0) }, maxUs: r.lag.maxUs, lossFraction: r.lossFraction,
                     unexplained: r.unexplained)) ?? []
-        slo = Gate(
-            objectives: objectives?.objectives.map(\.text) ?? [], breaches: breaches.map(\.description),
-            passed: breaches.isEmpty)
+        record = r.ledgers.map { Record($0, result: r) }
+        // The record's promise is an objective of every firmware run: nothing unexplained, nothing twice.
+        var named = breaches.map(\.description)
+        if let record, !record.problems.isEmpty {
+            let first = record.problems.prefix(3).joined(separator: "; ")
+            named.append("record: \(record.problems.count) problems (\(first))")
+        }
+        slo = Gate(objectives: objectives?.objectives.map(\.text) ?? [], breaches: named, passed: named.isEmpty)
     }
 
     /// Pretty, key-sorted JSON with snake_case keys.

@@ -35,6 +35,7 @@ enum SummaryTable {
             ("  publisher → hub (written → rts)", l.publisherToHub),
             ("  hub → viewer (rts → delivered)", l.hubToViewer),
             ("slow viewers (due → delivered)", l.slowViewers),
+            ("ack (written → ack covering it)", l.ack),
         ]
         for (name, p) in rows where p.count > 0 || name.hasPrefix("end") {
             line(
@@ -85,6 +86,27 @@ enum SummaryTable {
         }
         if d.foreignSamples > 0 || d.malformedFrames > 0 {
             line("  foreign samples \(d.foreignSamples) · malformed frames \(d.malformedFrames)")
+        }
+        if let r = report.record {
+            line(
+                "record · \(r.riders.count) riders · captured \(r.captured) · recorded once \(r.recorded)"
+                    + " · missing \(r.missing) · recorded twice \(r.recordDuplicates) · left in devices \(r.stillBuffered)"
+                    + " · uploads \(r.uploads)")
+            line(
+                "  per viewer (measured window): delivered \(r.delivered) · gapped \(r.gapped)"
+                    + " · neither \(r.unaccounted) · twice \(r.twice)")
+            if !r.uploadFailures.isEmpty {
+                line(
+                    "  failed uploads: "
+                        + r.uploadFailures.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }
+                        .joined(separator: " · "))
+            }
+            if r.problems.isEmpty {
+                line("  every captured sample is in the record exactly once; every viewer had each live or in a gap")
+            } else {
+                line("!! RECORD: \(r.problems.count) problems")
+                for problem in r.problems.prefix(5) { line("!!   \(problem)") }
+            }
         }
         line()
 
@@ -147,7 +169,7 @@ enum SummaryTable {
             let best = report.perClass.min { $0.p99 < $1.p99 }!
             line("classes · p99 from \(ms(best.p99)) ms (\(best.id)) to \(ms(worst.p99)) ms (\(worst.id))")
         }
-        if !report.slo.objectives.isEmpty {
+        if !report.slo.objectives.isEmpty || !report.slo.breaches.isEmpty {
             line()
             if report.slo.passed {
                 line("SLO PASS · " + report.slo.objectives.joined(separator: ", "))
