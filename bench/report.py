@@ -419,9 +419,9 @@ def results(args):
     w("")
     w(f"Row load averages (1/5/15 min at each row's start) ranged {loads[0] if loads else '?'} … "
       f"{loads[-1] if loads else '?'}.")
-    # Sections from their own commands, not part of bench/run: the record's (record-bench) and standings'
-    # (bench/micro, written by hand), as last written.
-    for name in ("record.md", "standings.md"):
+    # Sections from their own commands, not part of bench/run: the record's (record-bench, bench/record-ack) and
+    # standings' (bench/micro, written by hand), as last written.
+    for name in ("record.md", "record-ack.md", "standings.md"):
         section = os.path.join(os.path.dirname(args.results), name)
         if os.path.exists(section):
             w("")

@@ -115,16 +115,16 @@ public struct DeviceModel {
     }
 
     /// `{"t":"ack","seq":n}` on the live link: drops every sample this link wrote with a seq ≤ n; `latency` gets
-    /// each one's time from its write to now, µs. Returns how many were dropped.
+    /// each one's seq and its time from its write to now, µs. Returns how many were dropped.
     @discardableResult
-    public mutating func ack(_ n: UInt32, nowUs: Int64, latency: (Int64) -> Void = { _ in }) -> Int {
+    public mutating func ack(_ n: UInt32, nowUs: Int64, latency: (UInt32, Int64) -> Void = { _, _ in }) -> Int {
         guard isLive else { return 0 }
         let before = buffer.count
         buffer.removeAll { entry in
             guard entry.link == link, let sentUs = entry.sentUs, !Self.isAfter(entry.sample.seq, n) else {
                 return false
             }
-            latency(nowUs - sentUs)
+            latency(entry.sample.seq, nowUs - sentUs)
             return true
         }
         counters.acked += before - buffer.count

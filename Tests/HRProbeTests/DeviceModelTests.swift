@@ -32,8 +32,13 @@ import Testing
     @Test func anAckDropsWhatThisLinkWroteUpToItsSeqAndTimesIt() {
         var device = Self.live(writing: 1...5)
         var latencies: [Int64] = []
-        let dropped = device.ack(3, nowUs: 10_000) { latencies.append($0) }
+        var seqs: [UInt32] = []
+        let dropped = device.ack(3, nowUs: 10_000) {
+            seqs.append($0)
+            latencies.append($1)
+        }
         #expect(dropped == 3)
+        #expect(seqs == [1, 2, 3])
         #expect(latencies == [9_000, 8_000, 7_000])
         #expect(device.buffer.map(\.sample.seq) == [4, 5])
         #expect(device.counters.acked == 3)

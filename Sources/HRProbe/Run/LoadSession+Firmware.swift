@@ -37,7 +37,11 @@ extension LoadSession {
     /// An `ack` on rider `r`'s connection.
     func firmwareAcked(rider r: Int, seq: UInt32, now: Int64) {
         guard riders[r].firmware != nil else { return }
-        riders[r].firmware!.ack(seq, nowUs: now) { result.ack.record($0) }
+        let measuredFrom = riders[r].measuredFrom
+        riders[r].firmware!.ack(seq, nowUs: now) { seq, us in
+            // The measured window only, like the other rows (the warm-up includes connecting's burst).
+            if let measuredFrom, Int32(bitPattern: seq &- measuredFrom) >= 0 { result.ack.record(us) }
+        }
     }
 
     /// Rider `r`'s connection died: when to reconnect (the device's backoff).
