@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "HRProbeCore", targets: ["HRProbeCore"]),
         .library(name: "HRRecord", targets: ["HRRecord"]),
         .library(name: "HRStandings", targets: ["HRStandings"]),
+        .library(name: "HRCluster", targets: ["HRCluster"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -66,10 +67,14 @@ let package = Package(
             name: "HRRecord",
             dependencies: ["HRProtocol", "CSQLite", .product(name: "DequeModule", package: "swift-collections")]
         ),
+        // libnats (the NATS C client) as a system library; no shims needed so far (see shim.h).
+        .systemLibrary(name: "CNats", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
+        // The cluster bus: a NATS connection (the only code here that touches C) and the messages hubs exchange.
+        .target(name: "HRCluster", dependencies: ["CNats", "HRCore", "HRProtocol"]),
         .executableTarget(
             name: "HRHub",
             dependencies: [
-                "HRProtocol", "HRCore", "HRSimulation", "LWSTransport", "HRAuth", "HRRecord", "HRStandings",
+                "HRProtocol", "HRCore", "HRSimulation", "LWSTransport", "HRAuth", "HRRecord", "HRStandings", "HRCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -97,6 +102,8 @@ let package = Package(
         .testTarget(name: "HRProtocolTests", dependencies: ["HRProtocol"]),
         .testTarget(name: "HRAuthTests", dependencies: ["HRAuth", "HRProtocol"]),
         .testTarget(name: "HRCoreTests", dependencies: ["HRCore", "HRProtocol", "HRStandings"]),
+        // The cluster's wire codec.
+        .testTarget(name: "HRClusterTests", dependencies: ["HRCluster", "HRCore", "HRProtocol"]),
         .testTarget(name: "HRStandingsTests", dependencies: ["HRStandings", "HRProtocol"]),
         .testTarget(name: "HRSimulationTests", dependencies: ["HRSimulation"]),
         // hrprobe's pure logic (stream accounting, SLO, reports, clock offset), through `@testable import`.

@@ -17,6 +17,8 @@ final class Participant {
     var stale = false
     /// The device's connection; nil while the participant is away.
     var connection: Client?
+    /// The other hub that last announced this participant present (cluster mode, Relay+Remote.swift).
+    var remoteHub: String?
     var clock = ClockOffsetEstimator()
     var bucket: TokenBucket
     var jitter: JitterBuffer
@@ -30,7 +32,8 @@ final class Participant {
         bucket = TokenBucket(rate: maxSampleRate, capacity: maxSampleRate * 60)
     }
 
-    var isPresent: Bool { connection != nil }
+    /// Connected here, or announced present by another hub of the cluster.
+    var isPresent: Bool { connection != nil || remoteHub != nil }
 
     /// Applies a `hello`: fields present replace the old ones, absent fields are kept.
     func update(with hello: Profile) {

@@ -29,6 +29,9 @@ public final class Relay {
     var rooms: [String: ClassRoom] = [:]
     var clients: [ClientID: Client] = [:]
     var effects: [RelayEffect] = []
+    /// Cluster mode (Relay+Remote.swift): keep what devices here had accepted, per class, for `takeAccepted()`.
+    public var exportsAccepted = false
+    var exported: [String: [AcceptedSample]] = [:]
 
     // The record (Relay+Record.swift); all empty when `record` is nil.
     let record: RecordIndex?
@@ -125,7 +128,7 @@ public final class Relay {
                 older.closing = true
                 counters.takeovers += 1
                 effects.append(.close(older.id, .replaced, flushFirst: false))
-            } else {
+            } else if !rider.isPresent {
                 broadcast(.join(p: p, profile: rider.profile), in: room, now: now)
             }
             // Stale stays stale until a sample comes: a new socket alone is not a reading.
@@ -165,8 +168,10 @@ public final class Relay {
         room.connectionCount -= 1
         if let rider = client.participant, rider.connection === client {
             rider.connection = nil
-            rider.stale = false
-            broadcast(.leave(p: rider.id, reason: .closed), in: room, now: now)
+            if !rider.isPresent {  // still present when another hub announces them (cluster mode)
+                rider.stale = false
+                broadcast(.leave(p: rider.id, reason: .closed), in: room, now: now)
+            }
         }
         if room.connectionCount == 0 { room.emptySince = now }
     }
@@ -265,9 +270,15 @@ public final class Relay {
                 sample, classID: client.room.id, participant: rider.id, hrmax: rider.profile.hrmax, kind: .live,
                 client: client, now: now)
         }
-        rider.clock.observe(ts: sample.ts, arrivalMs: now)
         counters.received += 1
-        let room = client.room
+        if exportsAccepted { export(sample, of: rider, in: client.room, now: now) }
+        admit(sample, arrivedMs: now, of: rider, in: client.room, now: now)
+    }
+
+    /// An accepted sample (from a device here, or from another hub) on its way to viewers: the rider is live
+    /// again, then the sample is named late or goes through the jitter buffer. `arrivedMs`: when its hub got it.
+    func admit(_ sample: Sample, arrivedMs: Int64, of rider: Participant, in room: ClassRoom, now: Int64) {
+        rider.clock.observe(ts: sample.ts, arrivalMs: arrivedMs)
         rider.lastActivityMs = now
         if rider.stale {
             rider.stale = false
@@ -280,7 +291,7 @@ public final class Relay {
             broadcast(.gap(gap), in: room, now: now)
             return
         }
-        rider.jitter.insert(sample, arrivalMs: now, offsetMs: rider.clock.offset)
+        rider.jitter.insert(sample, arrivalMs: arrivedMs, offsetMs: rider.clock.offset)
         releaseDue(rider, in: room, now: now)
     }
 
@@ -303,7 +314,7 @@ public final class Relay {
     }
 
     /// Releases what the participant's jitter buffer has due, and books a wake-up for what it still holds.
-    private func releaseDue(_ rider: Participant, in room: ClassRoom, now: Int64) {
+    func releaseDue(_ rider: Participant, in room: ClassRoom, now: Int64) {
         for held in rider.jitter.releaseDue(now: now) {
             release(held.sample, arrivedMs: held.arrivalMs, of: rider, in: room, now: now)
         }
@@ -480,7 +491,7 @@ public final class Relay {
         return room
     }
 
-    private func makeParticipant(_ id: String, in room: ClassRoom) -> Participant {
+    func makeParticipant(_ id: String, in room: ClassRoom) -> Participant {
         let rider = Participant(id: id, maxSampleRate: config.maxSampleRate, jitter: config.jitterSettings)
         room.participants[id] = rider
         seedFromRecord(rider, classID: room.id)

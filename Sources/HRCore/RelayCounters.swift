@@ -4,6 +4,10 @@ import HRProtocol
 public struct RelayCounters: Sendable, Equatable {
     /// Samples accepted from devices.
     public var received = 0
+    /// Samples other hubs accepted, taken in here (cluster mode).
+    public var remoteReceived = 0
+    /// Samples from other hubs dropped as already seen here (same participant and seq).
+    public var remoteDuplicates = 0
     /// Sample deliveries put into frames (one per sample per client).
     public var delivered = 0
     /// Client samples refused as duplicates (seq already accepted).

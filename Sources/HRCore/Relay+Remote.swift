@@ -1,0 +1,143 @@
+import HRProtocol
+
+/// A sample a hub accepted from one of its devices, as it crosses to the other hubs of a cluster.
+public struct AcceptedSample: Sendable, Equatable {
+    /// The participant's id.
+    public var participant: String
+    /// The sample as the device sent it.
+    public var sample: Sample
+    /// When the accepting hub received it (its clock, Unix ms): the arrival every hub's jitter buffer uses.
+    public var arrivalMs: Int64
+
+    /// A sample and its participant.
+    public init(_ participant: String, _ sample: Sample, arrivalMs: Int64) {
+        self.participant = participant
+        self.sample = sample
+        self.arrivalMs = arrivalMs
+    }
+}
+
+/// A rider present on some hub, as presence announcements carry them.
+public struct PresentRider: Sendable, Equatable {
+    /// The participant's id.
+    public var id: String
+    /// Their profile as their hub knows it.
+    public var profile: Profile
+
+    /// A present rider.
+    public init(id: String, profile: Profile) {
+        self.id = id
+        self.profile = profile
+    }
+}
+
+/// The relay's side of cluster mode (docs/CLUSTER.md): what this hub's devices had accepted goes out
+/// (`takeAccepted`), samples other hubs accepted come in (`receiveRemote`) under the same budget, queue, jitter
+/// and gap rules as local ones, deduped per (participant, seq), and other hubs' riders are present here
+/// (`applyPresence`, `forgetHub`). Pure like the rest of the relay; the hub does the NATS side.
+extension Relay {
+    /// Keeps an accepted sample for `takeAccepted` (called from `ingest` when `exportsAccepted`).
+    func export(_ sample: Sample, of rider: Participant, in room: ClassRoom, now: Int64) {
+        exported[room.id, default: []].append(AcceptedSample(rider.id, sample, arrivalMs: now))
+    }
+
+    /// Whether samples are waiting for `takeAccepted`.
+    public var hasAccepted: Bool { !exported.isEmpty }
+
+    /// The samples devices here had accepted since the last call, per class, in the order they were accepted.
+    public func takeAccepted() -> [String: [AcceptedSample]] {
+        defer { exported.removeAll(keepingCapacity: true) }
+        return exported
+    }
+
+    /// Samples another hub (`hub`) accepted for `classID`. Ignored when this hub has no such class (it has
+    /// no interest in it). A (participant, seq) seen here before is dropped (`remoteDuplicates`); the rest is
+    /// relayed like a local sample, its arrival being the origin's. A participant not present here yet joins,
+    /// present on `hub`. Nothing is recorded here: the origin hub records.
+    public func receiveRemote(_ samples: [AcceptedSample], classID: String, fromHub hub: String, now: Int64) {
+        guard let room = rooms[classID] else { return }
+        for entry in samples {
+            guard let rider = participant(entry.participant, in: room) else { continue }
+            if rider.accepted.contains(entry.sample.seq) {
+                counters.remoteDuplicates += 1
+                continue
+            }
+            rider.accepted.insert(entry.sample.seq)
+            counters.remoteReceived += 1
+            if !rider.isPresent {
+                rider.remoteHub = hub
+                rider.lastActivityMs = now
+                broadcast(.join(p: rider.id, profile: rider.profile), in: room, now: now)
+            }
+            admit(entry.sample, arrivedMs: entry.arrivalMs, of: rider, in: room, now: now)
+        }
+    }
+
+    /// `hub`'s presence: its riders per class. In the classes this hub has, a rider new to presence joins, a
+    /// changed profile is announced as a `join` again, and a rider `hub` announced before and no longer does
+    /// leaves (`closed`), unless connected here or announced by another hub.
+    public func applyPresence(of hub: String, _ classes: [String: [PresentRider]], now: Int64) {
+        for (classID, room) in rooms {
+            let listed = classes[classID] ?? []
+            var names = Set<String>()
+            for entry in listed {
+                names.insert(entry.id)
+                guard let rider = participant(entry.id, in: room) else { continue }
+                let wasPresent = rider.isPresent
+                rider.remoteHub = hub
+                guard rider.connection == nil else { continue }  // connected here: this hub's view wins
+                let changed = rider.profile != entry.profile
+                rider.profile = entry.profile
+                if !wasPresent {
+                    rider.lastActivityMs = now
+                    rider.stale = false
+                }
+                if !wasPresent || changed { broadcast(.join(p: rider.id, profile: rider.profile), in: room, now: now) }
+            }
+            for rider in room.participants.values where rider.remoteHub == hub && !names.contains(rider.id) {
+                rider.remoteHub = nil
+                if !rider.isPresent {
+                    rider.stale = false
+                    broadcast(.leave(p: rider.id, reason: .closed), in: room, now: now)
+                }
+            }
+        }
+    }
+
+    /// `hub` is gone (silent too long: `timeout`; said goodbye: `closed`): its riders not connected here leave.
+    public func forgetHub(_ hub: String, reason: LeaveReason, now: Int64) {
+        for room in rooms.values {
+            for rider in room.participants.values where rider.remoteHub == hub {
+                rider.remoteHub = nil
+                if !rider.isPresent {
+                    rider.stale = false
+                    broadcast(.leave(p: rider.id, reason: reason), in: room, now: now)
+                }
+            }
+        }
+    }
+
+    /// Riders connected to this hub (demo riders included), per class; classes without any are left out.
+    /// O(participants): for the once-a-second announcement.
+    public func localPresence() -> [String: [PresentRider]] {
+        var classes: [String: [PresentRider]] = [:]
+        for room in rooms.values {
+            let here = room.participants.values.filter { $0.connection != nil }
+            guard !here.isEmpty else { continue }
+            classes[room.id] = here.sorted { $0.id < $1.id }.map { PresentRider(id: $0.id, profile: $0.profile) }
+        }
+        return classes
+    }
+
+    /// Classes with at least one connection here: the classes whose samples this hub subscribes to.
+    public var classesInUse: Set<String> {
+        Set(rooms.values.lazy.filter { $0.connectionCount > 0 }.map(\.id))
+    }
+
+    /// The room's participant, made if new and the class has room for one more; nil when it has not.
+    private func participant(_ id: String, in room: ClassRoom) -> Participant? {
+        if let rider = room.participants[id] { return rider }
+        guard room.participants.count < config.maxParticipantsPerClass else { return nil }
+        return makeParticipant(id, in: room)
+    }
+}
