@@ -25,7 +25,7 @@ extension Hub {
     }()
 
     func healthz(_ request: HTTPRequest, _ parameters: RouteParameters) -> HTTPReply {
-        .response(isDraining ? .text(503, "draining") : recordHealth ?? .text(200, "ok"))
+        .response(isDraining ? .text(503, "draining") : recordHealth ?? clusterHealth ?? .text(200, "ok"))
     }
 
     func uploadRoute(_ request: HTTPRequest, _ parameters: RouteParameters) -> HTTPReply {

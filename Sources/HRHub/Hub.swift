@@ -33,6 +33,8 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
     var nextUploadID: UInt64 = 0
     /// When retention next runs.
     var nextRetentionMs: Int64 = 0
+    /// The cluster (`--nats`), set before `start`; nil: a hub on its own (Hub+Cluster.swift).
+    var cluster: ClusterLink?
 
     init(server: LWSServer, settings: HubConfiguration, store: (any RecordStore)?, logger: Logger) {
         self.server = server
@@ -66,6 +68,7 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
             demo.start(in: relay, now: now)
             self.demo = demo
         }
+        startCluster(now: now)
         applyEffects(now: now)
     }
 
@@ -75,6 +78,7 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
         let now = HubClock.nowMs()
         logger.notice("draining: closing \(server.connectionCount) connections with 1001")
         drainDeadline = now + Int64(settings.drainTimeoutMs)
+        leaveCluster()
         relay.closeAll(now: now)
         applyEffects(now: now)
         finishDrainIfDone(now: now)
@@ -108,11 +112,12 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
                 answerUpload(id, failure: "record unavailable: the upload was not stored, send it again")
             }
         }
+        scheduleClusterPass()
         rescheduleTimer(now: now)
     }
 
     private func rescheduleTimer(now: Int64) {
-        let next = max(relay.nextWakeMs, now + 1)
+        let next = max(min(relay.nextWakeMs, cluster?.nextWakeMs ?? .max), now + 1)
         guard next < timerAtMs else { return }
         timerAtMs = next
         server.scheduleTick(inMicroseconds: (next - now) * 1000)
@@ -212,6 +217,7 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
         timerAtMs = .max
         demo?.advance(in: relay, now: now)
         applyRetention(now: now)
+        clusterHeartbeat(now: now)
         relay.tick(now: now)
         applyEffects(now: now)
         finishDrainIfDone(now: now)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Synchronization
 import Foundation
 import HRAuth
+import HRCluster
 import HRCore
 import HRProtocol
 import LWSTransport
@@ -93,6 +94,17 @@ struct ServeCommand: ParsableCommand {
         }
 
         let hub = Hub(server: server, settings: settings, store: store, logger: logger)
+        if !settings.nats.isEmpty {
+            let hubID = settings.hubId ?? ClusterLink.defaultHubID(host: ProcessInfo.processInfo.hostName, pid: getpid())
+            do {
+                let connection = try NATSConnection(servers: settings.nats, name: "hrhub \(hubID)")
+                hub.cluster = ClusterLink(hubID: hubID, connection: connection)
+            } catch {
+                logger.critical("cannot set up the NATS connection: \(error)")
+                throw ExitCode(2)
+            }
+            print("cluster: hub \(hubID) on \(settings.nats.joined(separator: ","))")
+        }
         server.delegate = hub
         drain.arm { server.post { hub.beginDrain() } }
         if hub.access.isOpen {

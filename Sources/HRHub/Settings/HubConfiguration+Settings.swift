@@ -86,5 +86,9 @@ extension HubConfiguration {
         .choice("log-level", \.logLevel, "least severe log message written to stderr"),
         .presence("demo", \.demo, "run the simulated class `demo` (riders with realistic heart-rate curves)"),
         .integer("demo-riders", \.demoRiders, 1...100, "riders in the demo class"),
+        .list(
+            "nats", \.nats, none: "no cluster",
+            "NATS servers (`nats://HOST:PORT`) of a cluster of hubs: classes are shared with every hub on them"),
+        .text("hub-id", \.hubId, unit: "id", "this hub's name in the cluster (default: host name and pid)"),
     ]
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HRCore
+import HRProtocol
 import HRStandings
 import Logging
 
@@ -44,6 +45,8 @@ struct HubConfiguration: Sendable {
     var logLevel = Logger.Level.info
     var demo = false
     var demoRiders = 12
+    var nats: [String] = []
+    var hubId: String?
 
     /// The merged and validated configuration, and a warning for each deprecated name used. `flags` holds the
     /// command-line flags as given (`["--budget-ms", "700", "--demo"]`).
@@ -174,6 +177,12 @@ struct HubConfiguration: Sendable {
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("tls-cert and tls-key go together") }
         for path in [tlsCert, tlsKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
             throw ValidationError("cannot read \(path)")
+        }
+        for url in nats where !(url.hasPrefix("nats://") || url.hasPrefix("tls://")) {
+            throw ValidationError("nats: '\(url)' is not a NATS URL (nats://HOST:PORT or tls://HOST:PORT)")
+        }
+        if let hubId, !Identifier.isValid(hubId) {
+            throw ValidationError("hub-id: '\(hubId)' is not an id (\(Identifier.rule))")
         }
     }
 

@@ -1,0 +1,47 @@
+import HRCluster
+import HRCore
+
+/// The hub's side of a cluster (`--nats`): its NATS connection and what it knows of the other hubs.
+/// Service thread only, like the hub; NATS handlers post to it (Hub+Cluster.swift).
+final class ClusterLink {
+    /// How often this hub announces itself, and how long a silent hub is taken for alive.
+    static let heartbeatMs: Int64 = 1_000
+    static let hubTimeoutMs: Int64 = 3_000
+
+    let hubID: String
+    let connection: NATSConnection
+    /// Sample subscriptions, one per class this hub has connections in.
+    var classSubscriptions: [String: NATSSubscription] = [:]
+    var hubsSubscription: NATSSubscription?
+    /// Each other hub's last announcement, and when it was last heard from (announcement or samples).
+    var announcements: [String: Announcement] = [:]
+    var lastHeardMs: [String: Int64] = [:]
+    /// A cluster pass (publish what was accepted, follow interest) is posted and has not run yet.
+    var passScheduled = false
+    /// The relay's connection count at the last pass: a change means interest or presence may have changed.
+    var connectionsAtLastPass = -1
+    var nextHeartbeatMs: Int64 = 0
+    /// Whether NATS was reachable at the last heartbeat (logged when it changes).
+    var wasConnected = false
+    /// Messages published and received, and received messages that did not decode.
+    var published = 0
+    var received = 0
+    var malformed = 0
+
+    init(hubID: String, connection: NATSConnection) {
+        self.hubID = hubID
+        self.connection = connection
+    }
+
+    /// When the hub's timer must next fire for the cluster (the heartbeat, which also checks for dead hubs).
+    var nextWakeMs: Int64 { nextHeartbeatMs }
+
+    /// `host-pid`, made an id: what `--hub-id` defaults to.
+    static func defaultHubID(host: String, pid: Int32) -> String {
+        let allowed = host.unicodeScalars.map { scalar -> Character in
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "-"
+                || scalar == "_") ? Character(scalar) : "-"
+        }
+        return String(String(allowed).prefix(50)) + "-\(pid)"
+    }
+}

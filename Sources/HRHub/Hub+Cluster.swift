@@ -1,0 +1,163 @@
+import HRCluster
+import HRCore
+import HRProtocol
+import LWSTransport
+
+/// Cluster mode (docs/CLUSTER.md): samples accepted here go out once per class per loop pass, samples and
+/// presence of other hubs come in, hubs silent for `ClusterLink.hubTimeoutMs` are forgotten (their riders leave
+/// with `timeout`). Everything here runs on the service thread; NATS handlers only post.
+extension Hub {
+    /// Subscribes to the other hubs' heartbeats and announces this hub. Service thread, at start.
+    func startCluster(now: Int64) {
+        guard let cluster else { return }
+        relay.exportsAccepted = true
+        do {
+            cluster.hubsSubscription = try cluster.connection.subscribe(ClusterSubjects.allHubs, handler: messageHandler())
+        } catch {
+            logger.error("cluster: cannot subscribe to \(ClusterSubjects.allHubs): \(error)")
+        }
+        cluster.wasConnected = cluster.connection.isConnected
+        if !cluster.wasConnected {
+            logger.warning("cluster unreachable at start: serving this hub's clients, retrying NATS in the background")
+        }
+        clusterHeartbeat(now: now)
+    }
+
+    /// After each event: posts one cluster pass for this loop pass when samples wait or connections changed.
+    func scheduleClusterPass() {
+        guard let cluster, !cluster.passScheduled,
+            relay.hasAccepted || relay.connectionCount != cluster.connectionsAtLastPass
+        else { return }
+        cluster.passScheduled = true
+        server.post { [weak self] in self?.clusterPass() }
+    }
+
+    /// Publishes what devices here had accepted (one message per class, encoded once) and follows interest:
+    /// subscribes to the classes this hub now has connections in, and drops the others.
+    func clusterPass() {
+        guard let cluster else { return }
+        cluster.passScheduled = false
+        let now = HubClock.nowMs()
+        for (classID, samples) in relay.takeAccepted() {
+            var start = 0
+            while start < samples.count {
+                let end = min(samples.count, start + SampleBatch.maxSamples)
+                let batch = SampleBatch(origin: cluster.hubID, classID: classID, samples: Array(samples[start..<end]))
+                if cluster.connection.publish(ClusterSubjects.samples(classID: classID), batch.encoded()) {
+                    cluster.published += 1
+                }
+                start = end
+            }
+        }
+        guard relay.connectionCount != cluster.connectionsAtLastPass else { return }
+        cluster.connectionsAtLastPass = relay.connectionCount
+        followInterest(cluster, now: now)
+        announce(cluster)
+        applyEffects(now: now)
+    }
+
+    private func followInterest(_ cluster: ClusterLink, now: Int64) {
+        let wanted = relay.classesInUse
+        for (classID, subscription) in cluster.classSubscriptions where !wanted.contains(classID) {
+            subscription.cancel()
+            cluster.classSubscriptions[classID] = nil
+        }
+        var added = false
+        for classID in wanted where cluster.classSubscriptions[classID] == nil {
+            do {
+                cluster.classSubscriptions[classID] = try cluster.connection.subscribe(
+                    ClusterSubjects.samples(classID: classID), handler: messageHandler())
+                added = true
+            } catch {
+                logger.error("cluster: cannot subscribe to class \(classID): \(error)")
+            }
+        }
+        // A class new here sees the riders the other hubs announced last (not only from their next heartbeat).
+        guard added else { return }
+        for (hub, announcement) in cluster.announcements {
+            relay.applyPresence(of: hub, announcement.classes, now: now)
+        }
+    }
+
+    private func announce(_ cluster: ClusterLink, leaving: Bool = false) {
+        let announcement = Announcement(hub: cluster.hubID, leaving: leaving, classes: relay.localPresence())
+        if cluster.connection.publish(ClusterSubjects.hub(cluster.hubID), announcement.encoded()) {
+            cluster.published += 1
+        }
+    }
+
+    /// What a subscription does with a message, on a libnats thread: hands it to the service thread.
+    private func messageHandler() -> @Sendable (String, [UInt8]) -> Void {
+        let server = self.server
+        return { [weak self] subject, payload in
+            guard let hub = self else { return }
+            server.post { hub.clusterReceived(subject: subject, payload) }
+        }
+    }
+
+    /// A message from NATS, on the service thread.
+    func clusterReceived(subject: String, _ payload: [UInt8]) {
+        guard let cluster else { return }
+        let now = HubClock.nowMs()
+        cluster.received += 1
+        do throws(ClusterWireError) {
+            if subject.hasPrefix("hrhub.v1.hub.") {
+                let announcement = try Announcement.decode(payload)
+                guard announcement.hub != cluster.hubID else { return }
+                if announcement.leaving {
+                    cluster.announcements[announcement.hub] = nil
+                    cluster.lastHeardMs[announcement.hub] = nil
+                    relay.forgetHub(announcement.hub, reason: .closed, now: now)
+                } else {
+                    cluster.announcements[announcement.hub] = announcement
+                    cluster.lastHeardMs[announcement.hub] = now
+                    relay.applyPresence(of: announcement.hub, announcement.classes, now: now)
+                }
+            } else {
+                let batch = try SampleBatch.decode(payload)
+                guard batch.origin != cluster.hubID else { return }
+                cluster.lastHeardMs[batch.origin] = now
+                relay.receiveRemote(batch.samples, classID: batch.classID, fromHub: batch.origin, now: now)
+            }
+        } catch {
+            cluster.malformed += 1
+            logger.warning("cluster: dropped a malformed message on \(subject): \(error)")
+        }
+        applyEffects(now: now)
+    }
+
+    /// From the timer: announces this hub every `heartbeatMs`, forgets hubs silent for `hubTimeoutMs`, and logs
+    /// when NATS becomes unreachable or reachable again (then re-announces at once).
+    func clusterHeartbeat(now: Int64) {
+        guard let cluster, now >= cluster.nextHeartbeatMs else { return }
+        cluster.nextHeartbeatMs = now + ClusterLink.heartbeatMs
+        let connected = cluster.connection.isConnected
+        if connected != cluster.wasConnected {
+            cluster.wasConnected = connected
+            if connected {
+                logger.notice("cluster reachable again: exchanging presence")
+            } else {
+                logger.error("cluster unreachable: serving this hub's clients only, retrying NATS")
+            }
+        }
+        for (hub, heard) in cluster.lastHeardMs where now - heard >= ClusterLink.hubTimeoutMs {
+            logger.notice("cluster: hub \(hub) silent for \(now - heard) ms, its riders leave")
+            cluster.lastHeardMs[hub] = nil
+            cluster.announcements[hub] = nil
+            relay.forgetHub(hub, reason: .timeout, now: now)
+        }
+        announce(cluster)
+    }
+
+    /// Drain: tells the other hubs this hub's riders leave now.
+    func leaveCluster() {
+        guard let cluster else { return }
+        announce(cluster, leaving: true)
+    }
+
+    /// `/healthz` in cluster mode while NATS is unreachable.
+    var clusterHealth: HTTPResponse? {
+        guard let cluster, !cluster.connection.isConnected else { return nil }
+        return .text(200, "degraded: cluster unreachable")
+    }
+}
