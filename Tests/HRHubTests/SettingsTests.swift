@@ -156,6 +156,23 @@ import Testing
             } == "cannot read /nonexistent")
     }
 
+    @Test func clusterSettingsAreReadAndBadOnesRefused() throws {
+        let (config, _) = try HubConfiguration.resolve(
+            configFile: nil, environment: [:],
+            flags: ["--nats", "nats://127.0.0.1:4222,nats://10.0.0.2:4222", "--hub-id", "hub_1"])
+        #expect(config.nats == ["nats://127.0.0.1:4222", "nats://10.0.0.2:4222"])
+        #expect(config.hubId == "hub_1")
+        #expect(
+            Self.refusal {
+                try HubConfiguration.resolve(configFile: nil, environment: [:], flags: ["--nats", "127.0.0.1:4222"])
+            } == "nats: '127.0.0.1:4222' is not a NATS URL (nats://HOST:PORT or tls://HOST:PORT)")
+        #expect(
+            Self.refusal {
+                try HubConfiguration.resolve(configFile: nil, environment: [:], flags: ["--hub-id", "a.b"])
+            } == "hub-id: 'a.b' is not an id ([A-Za-z0-9_-]{1,64})")
+        #expect(ClusterLink.defaultHubID(host: "box.example.org", pid: 42) == "box-example-org-42")
+    }
+
     // MARK: Docs
 
     @Test func theOperationsGuideHoldsTheGeneratedTable() throws {

@@ -1,0 +1,122 @@
+import HRCore
+import HRProtocol
+import Testing
+
+/// Cluster mode in the relay (Relay+Remote.swift): accepted samples go out, remote ones come in under the same
+/// rules, deduped per (participant, seq), and other hubs' riders are present here.
+@Suite struct RelayRemoteTests {
+    private func remote(_ p: String, _ seq: UInt32, at ms: Int64, bpm: UInt8 = 120) -> AcceptedSample {
+        AcceptedSample(p, Sample(seq: seq, ts: ms, bpm: bpm), arrivalMs: ms)
+    }
+
+    @Test func acceptedSamplesAreExportedPerClassInOrderOnlyWhenAsked() {
+        let hub = RelayHarness()
+        let pub = hub.publisher("ann")
+        hub.hr(pub, seq: 1)
+        #expect(!hub.relay.hasAccepted, "nothing is kept unless the hub is in a cluster")
+        hub.relay.exportsAccepted = true
+        hub.hr(pub, seq: 2)
+        hub.hr(pub, seq: 2)  // a duplicate is refused, not exported
+        hub.hr(pub, seq: 3)
+        let taken = hub.relay.takeAccepted()
+        #expect(taken.keys.sorted() == ["spin"])
+        #expect(taken["spin"]?.map(\.sample.seq) == [2, 3])
+        #expect(taken["spin"]?.allSatisfy { $0.participant == "ann" && $0.arrivalMs == hub.now } == true)
+        #expect(hub.relay.takeAccepted().isEmpty)
+    }
+
+    @Test func remoteSamplesReachViewersOnceAndInOrderAndJoinTheirRider() throws {
+        let hub = RelayHarness()
+        let view = hub.quietViewer()
+        hub.relay.receiveRemote(
+            [remote("bob", 1, at: hub.now), remote("bob", 2, at: hub.now)], classID: "spin", fromHub: "b",
+            now: hub.now)
+        hub.relay.receiveRemote(
+            [remote("bob", 2, at: hub.now), remote("bob", 3, at: hub.now)], classID: "spin", fromHub: "c",
+            now: hub.now)
+        let messages = hub.messages(view)
+        #expect(messages.seqs(of: "bob") == [1, 2, 3])
+        #expect(messages.filter(\.isPresence).count == 1, "one join for the new rider")
+        #expect(hub.counters.remoteReceived == 3)
+        #expect(hub.counters.remoteDuplicates == 1)
+        #expect(hub.counters.received == 0, "remote samples are not counted as received from devices")
+    }
+
+    @Test func aRemoteSampleAlreadyAcceptedHereIsNotRelayedAgain() {
+        let hub = RelayHarness()
+        let view = hub.quietViewer()
+        let pub = hub.publisher("ann")
+        hub.hr(pub, seq: 7)
+        _ = hub.messages(view)
+        hub.relay.receiveRemote([remote("ann", 7, at: hub.now)], classID: "spin", fromHub: "b", now: hub.now)
+        #expect(hub.messages(view).samples.isEmpty)
+        #expect(hub.counters.remoteDuplicates == 1)
+    }
+
+    @Test func remoteSamplesOlderThanTheBudgetAreNamedLate() throws {
+        let hub = RelayHarness { $0.budgetMs = 800 }
+        let view = hub.quietViewer()
+        hub.relay.receiveRemote([remote("bob", 1, at: hub.now)], classID: "spin", fromHub: "b", now: hub.now)
+        _ = hub.messages(view)
+        let old = hub.now - 5_000
+        hub.relay.receiveRemote([remote("bob", 2, at: old)], classID: "spin", fromHub: "b", now: hub.now)
+        let gaps = hub.messages(view).gaps
+        #expect(gaps == [Gap(p: "bob", fromSeq: 2, toSeq: 2, count: 1, reason: .late)])
+    }
+
+    @Test func samplesForAClassNotHereAreIgnored() {
+        let hub = RelayHarness()
+        hub.relay.receiveRemote([remote("bob", 1, at: hub.now)], classID: "other", fromHub: "b", now: hub.now)
+        #expect(hub.relay.classCount == 0)
+        #expect(hub.counters.remoteReceived == 0)
+    }
+
+    @Test func presenceJoinsSnapshotsAndLeavesRemoteRiders() throws {
+        let hub = RelayHarness()
+        let view = hub.quietViewer()
+        let bob = PresentRider(id: "bob", profile: Profile(name: "Bob", hrmax: 190))
+        hub.relay.applyPresence(of: "b", ["spin": [bob]], now: hub.now)
+        hub.relay.applyPresence(of: "b", ["spin": [bob]], now: hub.now)  // a heartbeat that changes nothing
+        #expect(hub.messages(view) == [.join(p: "bob", profile: bob.profile)])
+        let late = hub.viewer()
+        let snapshot = try #require(hub.messages(late).compactMap(\.snapshot).first)
+        #expect(snapshot.map(\.p) == ["bob"])
+        #expect(hub.relay.classSummaries().first?.participants == 1)
+        hub.relay.applyPresence(of: "b", [:], now: hub.now)
+        #expect(hub.messages(view) == [.leave(p: "bob", reason: .closed)])
+    }
+
+    @Test func aSilentHubsRidersLeaveWithTimeoutUnlessConnectedHere() {
+        let hub = RelayHarness()
+        let view = hub.quietViewer()
+        let riders = ["spin": [PresentRider(id: "bob", profile: Profile()), PresentRider(id: "cy", profile: Profile())]]
+        hub.relay.applyPresence(of: "b", riders, now: hub.now)
+        let cy = hub.publisher("cy")  // cy moved to this hub: no second join
+        #expect(hub.messages(view).filter(\.isPresence).count == 2)
+        hub.relay.forgetHub("b", reason: .timeout, now: hub.now)
+        #expect(hub.messages(view) == [.leave(p: "bob", reason: .timeout)])
+        hub.close(cy)
+        #expect(hub.messages(view) == [.leave(p: "cy", reason: .closed)])
+    }
+
+    @Test func aLocalRiderAlsoAnnouncedElsewhereLeavesOnlyWhenBothAreGone() {
+        let hub = RelayHarness()
+        let view = hub.quietViewer()
+        let ann = hub.publisher("ann")
+        hub.relay.applyPresence(of: "b", ["spin": [PresentRider(id: "ann", profile: Profile())]], now: hub.now)
+        _ = hub.messages(view)
+        hub.close(ann)
+        #expect(hub.messages(view).filter(\.isPresence).isEmpty, "still present on hub b")
+        hub.relay.applyPresence(of: "b", [:], now: hub.now)
+        #expect(hub.messages(view) == [.leave(p: "ann", reason: .closed)])
+    }
+
+    @Test func localPresenceAndClassesInUse() {
+        let hub = RelayHarness()
+        hub.publisher("ann")
+        hub.open(.viewer, classID: "yoga")
+        hub.relay.applyPresence(of: "b", ["spin": [PresentRider(id: "bob", profile: Profile())]], now: hub.now)
+        #expect(hub.relay.localPresence() == ["spin": [PresentRider(id: "ann", profile: Profile())]])
+        #expect(hub.relay.classesInUse == ["spin", "yoga"])
+    }
+}
