@@ -89,6 +89,14 @@ public final class NATSConnection: @unchecked Sendable {
         return status == NATS_OK
     }
 
+    /// Waits until the server has processed everything sent so far (a PING/PONG round trip), at most
+    /// `timeoutMs`. Returns false when not connected or on timeout. Blocks the calling thread.
+    @discardableResult
+    public func flush(timeoutMs: Int64) -> Bool {
+        guard isConnected else { return false }
+        return natsConnection_FlushTimeout(connection, timeoutMs) == NATS_OK
+    }
+
     /// Subscribes to `subject` (wildcards allowed). `handler` gets each message's subject and payload on a
     /// libnats thread, one message at a time per subscription. The subscription lasts until `cancel()` or until
     /// the connection closes.

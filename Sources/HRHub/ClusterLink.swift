@@ -7,6 +7,8 @@ final class ClusterLink {
     /// How often this hub announces itself, and how long a silent hub is taken for alive.
     static let heartbeatMs: Int64 = 1_000
     static let hubTimeoutMs: Int64 = 3_000
+    /// Longest wait for NATS to confirm new subscriptions (the service thread blocks meanwhile).
+    static let subscribeFlushMs: Int64 = 100
 
     let hubID: String
     let connection: NATSConnection

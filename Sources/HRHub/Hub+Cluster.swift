@@ -72,8 +72,11 @@ extension Hub {
                 logger.error("cluster: cannot subscribe to class \(classID): \(error)")
             }
         }
-        // A class new here sees the riders the other hubs announced last (not only from their next heartbeat).
         guard added else { return }
+        // The subscriptions are registered at the server before this pass ends, so a client's next message (a
+        // ping) proves they are: one round trip to NATS, only when interest grew, bounded.
+        cluster.connection.flush(timeoutMs: ClusterLink.subscribeFlushMs)
+        // A class new here sees the riders the other hubs announced last (not only from their next heartbeat).
         for (hub, announcement) in cluster.announcements {
             relay.applyPresence(of: hub, announcement.classes, now: now)
         }

@@ -103,7 +103,7 @@ struct ServeCommand: ParsableCommand {
                 logger.critical("cannot set up the NATS connection: \(error)")
                 throw ExitCode(2)
             }
-            print("cluster: hub \(hubID) on \(settings.nats.joined(separator: ","))")
+            logger.notice("cluster: hub \(hubID) on \(settings.nats.joined(separator: ","))")
         }
         server.delegate = hub
         drain.arm { server.post { hub.beginDrain() } }
