@@ -14,10 +14,13 @@ final class DemoClass {
     /// the screen sees riders spread over the zones at once instead of a minute of grey.
     static let headStartMs: Int64 = 150_000
 
-    init(riders: Int, seed: UInt64, startMs: Int64) {
-        devices = DeviceSimulator.group(
-            count: riders, seed: seed, workout: .short(durationMs: 300_000, repeats: true),
-            startMs: startMs - Self.headStartMs)
+    /// `riders` riders of the seeded class, starting at its rider `first` (hubs of a cluster each run a share).
+    init(riders: Int, first: Int = 0, seed: UInt64, startMs: Int64) {
+        devices = Array(
+            DeviceSimulator.group(
+                count: first + riders, seed: seed, workout: .short(durationMs: 300_000, repeats: true),
+                startMs: startMs - Self.headStartMs
+            ).dropFirst(first))
         // Run the head start silently: those samples were "before the hub", nobody should see them late.
         for index in devices.indices { _ = devices[index].samples(through: startMs) }
         // Virtual connection ids live far above the transport's, which count up from 1.

@@ -56,7 +56,7 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
     }
 
     /// Starts the housekeeping timer and, when asked, the demo class. Service thread (before `run`).
-    func start(demoRiders: Int?) {
+    func start(demoRiders: Int?, demoFirst: Int = 0) {
         let now = HubClock.nowMs()
         // Runs on the store's thread: it only posts; the job runs on the service thread.
         record?.whenCompleted { [weak self] in
@@ -64,7 +64,7 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
             hub.server.post { hub.recordCompleted() }
         }
         if let riders = demoRiders {
-            let demo = DemoClass(riders: riders, seed: 2026, startMs: now)
+            let demo = DemoClass(riders: riders, first: demoFirst, seed: 2026, startMs: now)
             demo.start(in: relay, now: now)
             self.demo = demo
         }

@@ -119,7 +119,7 @@ struct ServeCommand: ParsableCommand {
             print("demo class: open \(page) (or: hrprobe watch \(tls ? "wss" : "ws")://\(host):\(server.port)/v1/classes/demo)")
         }
         fflush(nil)  // stdout is a pipe in scripts: the port line must go out now
-        hub.start(demoRiders: settings.demo ? settings.demoRiders : nil)
+        hub.start(demoRiders: settings.demo ? settings.demoRiders : nil, demoFirst: settings.demoFirst)
 
         logger.info("serving", metadata: ["host": "\(settings.host)", "port": "\(server.port)", "tls": "\(tls)"])
         server.run()

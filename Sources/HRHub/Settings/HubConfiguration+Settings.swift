@@ -86,6 +86,9 @@ extension HubConfiguration {
         .choice("log-level", \.logLevel, "least severe log message written to stderr"),
         .presence("demo", \.demo, "run the simulated class `demo` (riders with realistic heart-rate curves)"),
         .integer("demo-riders", \.demoRiders, 1...100, "riders in the demo class"),
+        .integer(
+            "demo-first", \.demoFirst, 0...100,
+            "the demo class's first rider this hub runs (hubs of a cluster each run a share: scripts/cluster-demo)"),
         .list(
             "nats", \.nats, none: "no cluster",
             "NATS servers (`nats://HOST:PORT`) of a cluster of hubs: classes are shared with every hub on them"),

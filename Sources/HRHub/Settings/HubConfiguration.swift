@@ -45,6 +45,7 @@ struct HubConfiguration: Sendable {
     var logLevel = Logger.Level.info
     var demo = false
     var demoRiders = 12
+    var demoFirst = 0
     var nats: [String] = []
     var hubId: String?
 
