@@ -74,7 +74,8 @@ let package = Package(
         .executableTarget(
             name: "HRHub",
             dependencies: [
-                "HRProtocol", "HRCore", "HRSimulation", "LWSTransport", "HRAuth", "HRRecord", "HRStandings", "HRCluster",
+                "HRProtocol", "HRCore", "HRSimulation", "LWSTransport", "HRAuth", "HRRecord", "HRStandings",
+                "HRCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
