@@ -16,6 +16,7 @@ extension Hub {
             router.add(.get, picker, Hub.pickerPage)
         }
         router.add(.get, "/classes/{classId}", Hub.classPage)
+        router.add(.get, "/classes/{classId}/summary", Hub.summaryPage)
         router.add(.post, "/v1/classes/{classId}/participants/{participantId}/samples", Hub.uploadRoute)
         router.add(.get, "/v1/classes/{classId}/record", Hub.recordRoute)
         router.add(.get, "/v1/classes/{classId}/leaderboard", Hub.leaderboardRoute)

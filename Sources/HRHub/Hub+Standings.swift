@@ -26,21 +26,21 @@ extension Hub {
         }
     }
 
+    /// The post-class page (its script reads the summary and the record).
+    func summaryPage(_ request: HTTPRequest, _ parameters: RouteParameters) -> HTTPReply {
+        if let refusal = standingsRefusal(request, classID: parameters["classId"]) { return .response(refusal) }
+        return .response(HTTPResponse(status: 200, contentType: WebRoutes.htmlType, body: WebAssets.summaryPage))
+    }
+
     /// The checks both endpoints share (record on, class id, viewer or admin token, a record for the class), then
     /// `answer` with the class's standings and its riders' names.
     private func standingsReply(
         _ request: HTTPRequest, classID: String,
         answer: (ClassStandings, [String: String]) -> HTTPResponse
     ) -> HTTPReply {
+        if let refusal = standingsRefusal(request, classID: classID) { return .response(refusal) }
         guard let record else { return .response(.text(404, "the record is off on this hub (--record off)")) }
-        guard Identifier.isValid(classID) else {
-            return .response(.text(400, "bad class id '\(classID)': expected \(Identifier.rule)"))
-        }
-        if let refusal = viewerRefusal(request, classID: classID) { return .response(refusal) }
         do {
-            guard try record.store.hasRecord(classID: classID) else {
-                return .response(.text(404, "no record for class '\(classID)'"))
-            }
             var names: [String: String] = [:]
             for recorded in try record.store.profiles(classID: classID) {
                 if let name = recorded.profile.name { names[recorded.participant] = name }
@@ -48,6 +48,20 @@ extension Hub {
             return .response(answer(standings(classID: classID, record: record), names))
         } catch {
             return .response(.text(503, "record unavailable: \(error)"))
+        }
+    }
+
+    /// Nil when `request` may read the standings of `classID`: the record is on, the id is valid, the token is a
+    /// viewer or admin token for the class (or the hub is open), and the class has a record.
+    private func standingsRefusal(_ request: HTTPRequest, classID: String) -> HTTPResponse? {
+        guard let record else { return .text(404, "the record is off on this hub (--record off)") }
+        if let bad = Self.badID(classID, "class") { return bad }
+        if let refusal = viewerRefusal(request, classID: classID) { return refusal }
+        do {
+            guard try record.store.hasRecord(classID: classID) else { return .text(404, "no record for class '\(classID)'") }
+            return nil
+        } catch {
+            return .text(503, "record unavailable: \(error)")
         }
     }
 

@@ -20,7 +20,8 @@ extension WebAssets {
             background: #92400e; white-space: nowrap; }
         .pill.live { background: #166534; }
         .pill.offline { background: #991b1b; }
-        #grid { flex: 1 1 0; min-height: 0; overflow-y: auto; display: grid; gap: var(--gap, 10px);
+        .stage { flex: 1 1 0; min-height: 0; display: flex; }
+        #grid { flex: 1 1 0; min-width: 0; overflow-y: auto; display: grid; gap: var(--gap, 10px);
             padding: var(--gap, 10px); align-content: start;
             grid-template-columns: repeat(var(--cols, 4), minmax(0, 1fr)); grid-auto-rows: var(--row-h, 240px); }
         #waiting { position: fixed; inset: 40% 0 auto; text-align: center; color: var(--muted);
@@ -49,6 +50,26 @@ extension WebAssets {
         .tile .status { position: absolute; right: 4cqw; bottom: 4cqh; font-size: min(10cqh, 7cqw); font-weight: 800;
             letter-spacing: 0.06em; padding: 0.15em 0.5em; border-radius: 0.4em; background: rgb(0 0 0 / 0.55);
             color: var(--fg); display: none; }
+        #board { width: clamp(220px, 19vw, 440px); background: var(--panel); padding: clamp(8px, 1.2vh, 18px);
+            font-size: clamp(14px, 2.1vh, 34px); font-variant-numeric: tabular-nums; overflow: hidden; }
+        #board[hidden] { display: none; }
+        #board h2 { margin: 0 0 0.4em; font-size: 1em; color: var(--muted); letter-spacing: 0.08em;
+            text-transform: uppercase; display: flex; justify-content: space-between; }
+        #board ol { list-style: none; margin: 0; padding: 0; }
+        #board li { display: flex; align-items: center; gap: 0.5em; padding: 0.25em 0.4em; border-radius: 0.35em;
+            border-left: 0.35em solid var(--z0); margin-bottom: 0.15em; }
+        #board li.z1 { border-color: var(--z1); } #board li.z2 { border-color: var(--z2); }
+        #board li.z3 { border-color: var(--z3); } #board li.z4 { border-color: var(--z4); }
+        #board li.z5 { border-color: var(--z5); }
+        #board li.me { background: var(--fg); color: var(--bg); font-weight: 800; }
+        #board li.more { border: 0; color: var(--muted); justify-content: center; padding: 0; }
+        #board .rank { width: 2.2em; text-align: right; font-weight: 800; }
+        #board .who { flex: 1; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+        #board .pts { font-weight: 800; }
+        @media (max-width: 699px) {
+            .stage { flex-direction: column-reverse; }
+            #board { width: auto; max-height: 34vh; overflow-y: auto; }
+        }
         .tile.stale { opacity: 0.45; }
         .tile.stale .status, .tile.gone .status { display: block; }
         .tile.gone { opacity: 0.3; filter: grayscale(1); }
@@ -65,7 +86,11 @@ extension WebAssets {
         <span id="lag" class="muted" title="hub receive time to this screen, median of recent samples">lag –</span>
         <span id="clock" class="muted"></span>
         </header>
+        <div class="stage">
         <main id="grid" aria-live="off"></main>
+        <aside id="board" hidden aria-label="leaderboard"><h2><span>Leaderboard</span><span id="board-n"></span></h2>
+        <ol id="board-list"></ol></aside>
+        </div>
         <div id="waiting">Waiting for riders…</div>
         """#
 }

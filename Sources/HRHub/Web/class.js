@@ -3,7 +3,10 @@
  * target, read once at start from the bundle next to the binary). Plain JavaScript, no build step; check it with
  * `node --check Sources/HRHub/Web/class.js`.
  *
- * It joins `/v1/classes/{classId}/ws?role=viewer` and keeps one tile per rider.
+ * It joins `/v1/classes/{classId}/ws?role=viewer` and keeps one tile per rider, and a leaderboard column fed by
+ * `board` messages: the top 10 and, with `?participant=ID` in the page's URL, that rider's own rank highlighted
+ * (the screen then asks for `board=100`, so a rider's rank shows up to rank 100; it stays a viewer, so it never
+ * takes over the rider's device connection).
  *
  * - Messages only change state and mark tiles dirty; one requestAnimationFrame pass writes the DOM (only the
  *   fields that changed) and then draws at most `SPARKS_PER_FRAME` sparklines, so 100 riders never cost
@@ -30,6 +33,8 @@
     const params = new URLSearchParams(location.search);
     const GONE_REMOVE_MS = Number(params.get('gone_ms')) || 30000;
     const TOKEN = params.get('token');  // passed on to the socket, for hubs that require one
+    const ME = params.get('participant');  // the rider this screen belongs to, if any
+    const BOARD_TOP = 10;
 
     const $ = (id) => document.getElementById(id);
     const grid = $('grid');
@@ -47,6 +52,7 @@
     let headerDirty = true;
     let layoutDirty = true;
     let frameScheduled = false;
+    const board = { at: null, n: 0, top: [], dirty: false, count: 0 };
 
     // ---- Time ----
     const hubNow = () => Date.now() + (clock.offset ?? 0);
@@ -206,6 +212,11 @@
         case 'live': { const r = riders.get(m.p); if (r) { r.hubStale = false; touch(r); } break; }
         case 'gap': conn.gaps += typeof m.count === 'number' ? m.count : 1; break;
         case 'pong': onPong(m); headerDirty = true; break;
+        case 'board':
+            if (!Array.isArray(m.top)) break;
+            board.at = m.at; board.n = m.n; board.top = m.top; board.count += 1; board.dirty = true;
+            schedule();
+            break;
         case 'error': console.warn('hub error', m); break;
         default: break;
         }
@@ -221,7 +232,8 @@
     function connect() {
         clearTimeout(conn.timer);
         const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-        const query = `role=viewer${TOKEN ? `&token=${encodeURIComponent(TOKEN)}` : ''}`;
+        const query = `role=viewer&board=${ME ? 100 : BOARD_TOP}`
+            + `${TOKEN ? `&token=${encodeURIComponent(TOKEN)}` : ''}`;
         const url = `${scheme}//${location.host}/v1/classes/${encodeURIComponent(classId)}/ws?${query}`;
         conn.connects += 1;
         conn.heardAt = performance.now();
@@ -308,6 +320,7 @@
         for (const r of dirty) render(r);
         dirty.clear();
         if (headerDirty) header();
+        if (board.dirty) renderBoard();
         let budget = SPARKS_PER_FRAME;
         for (const r of sparks) {
             sparks.delete(r);
@@ -407,6 +420,45 @@
         flush();
     }
 
+    /// The rows the leaderboard shows: the top 10, then the screen's own rider when ranked below them.
+    function boardRows() {
+        const rows = board.top.slice(0, BOARD_TOP);
+        const mine = ME ? board.top.find((e) => e.p === ME) : null;
+        if (mine && mine.rank > BOARD_TOP) rows.push(mine);
+        return rows;
+    }
+
+    function renderBoard() {
+        board.dirty = false;
+        const list = $('board-list');
+        list.textContent = '';
+        let previous = 0;
+        for (const e of boardRows()) {
+            if (e.rank > previous + 1) {
+                const more = document.createElement('li');
+                more.className = 'more';
+                more.textContent = '⋯';
+                list.append(more);
+            }
+            previous = e.rank;
+            const li = document.createElement('li');
+            li.className = `z${e.zone || 0}${e.p === ME ? ' me' : ''}`;
+            li.dataset.p = e.p;
+            const r = riders.get(e.p);
+            const cells = [['rank', String(e.rank)], ['who', r ? label(r) : e.p], ['pts', e.points.toFixed(1)]];
+            for (const [cls, text] of cells) {
+                const span = document.createElement('span');
+                span.className = cls;
+                span.textContent = text;
+                li.append(span);
+            }
+            list.append(li);
+        }
+        $('board-n').textContent = `${board.n}`;
+        const aside = $('board');
+        if (aside.hidden) { aside.hidden = false; layoutDirty = true; schedule(); }
+    }
+
     function header() {
         headerDirty = false;
         let present = 0;
@@ -485,6 +537,10 @@
             welcomes: conn.welcomes,
             gaps: conn.gaps,
             lagMs: lagMs(),
+            board: { at: board.at, n: board.n, boards: board.count, me: ME,
+                rows: [...$('board-list').querySelectorAll('li[data-p]')].map((li) => ({
+                    p: li.dataset.p, rank: Number(li.querySelector('.rank').textContent),
+                    points: Number(li.querySelector('.pts').textContent), me: li.classList.contains('me') })) },
             riders: [...riders.values()].map((r) => ({
                 p: r.p, name: label(r), bpm: r.bpm, pct: r.pct, zone: r.zone, state: r.shown.state,
                 points: r.hist.length / 2, samples: r.samples,
