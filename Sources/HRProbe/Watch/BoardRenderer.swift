@@ -1,10 +1,12 @@
 /// Turns a `ClassBoard` into the text `hrprobe watch` prints: a header line, then a fixed-width table.
 ///
 /// ```
-/// class demo · 12 riders · lag 3 ms (max 9 ms) · clock offset +0 ms
-/// RIDER            NAME                  BPM  %MAX  ZONE    AGE  STATE
-/// r01              Ana                   142    76  Z3     0.4s  live
+/// class demo · 12 riders · 12 ranked · lag 3 ms (max 9 ms) · clock offset +0 ms
+/// RIDER            NAME                  BPM  %MAX  ZONE    AGE  RANK    PTS  STATE
+/// r01              Ana                   142    76  Z3     0.4s     1   12.3  live
 /// ```
+/// Rows are in rank order (the hub's `board`: ranks up to the connection's `board` value), then unranked riders
+/// by id.
 /// Columns are padded before colouring, so the layout is the same with and without ANSI escapes; with `color`
 /// the zone cell takes the usual zone colour (grey, blue, green, yellow, red) and stale rows are dimmed.
 struct BoardRenderer {
@@ -17,13 +19,16 @@ struct BoardRenderer {
 
     /// The column headings, in the same layout as a row.
     static var headings: String {
-        row(rider: "RIDER", name: "NAME", bpm: "BPM", pct: "%MAX", zone: "ZONE", age: "AGE", state: "STATE")
+        row(
+            rider: "RIDER", name: "NAME", bpm: "BPM", pct: "%MAX", zone: "ZONE", age: "AGE", rank: "RANK",
+            points: "PTS", state: "STATE")
     }
 
     /// The whole table: header line, headings, one row per rider (sorted by id), and a closing newline.
     func render(_ board: inout ClassBoard, now: Int64) -> String {
         let riders = board.sortedRiders
         var header = "class \(board.classID) · \(riders.count) rider\(riders.count == 1 ? "" : "s")"
+        if let ranked = board.rankedCount { header += " · \(ranked) ranked" }
         if let lag = board.takeLags() {
             header += " · lag \(lag.median) ms (max \(lag.max) ms)"
         } else {
@@ -47,10 +52,13 @@ struct BoardRenderer {
         let zone = last?.zone.map { "Z\($0)" } ?? "-"
         let age = board.ageSeconds(of: rider, now: now).map { Self.formatAge($0) } ?? "-"
         let state = board.state(of: rider, now: now)
+        let standing = board.standings[rider.id]
+        let rank = standing.map { String($0.rank) } ?? "-"
+        let points = standing.map { Self.formatTenths($0.pointsTenths) } ?? "-"
         guard color else {
             return Self.row(
                 rider: rider.id, name: rider.profile.name ?? "", bpm: bpm, pct: pct, zone: zone, age: age,
-                state: state.rawValue)
+                rank: rank, points: points, state: state.rawValue)
         }
         // Dimmed rows: the zone colour ends with a full reset, so dimming resumes after it.
         let rowStyle = state == .live ? "" : Self.dim
@@ -58,18 +66,23 @@ struct BoardRenderer {
         return rowStyle
             + Self.row(
                 rider: rider.id, name: rider.profile.name ?? "", bpm: bpm, pct: pct, zone: zone, age: age,
-                state: state.rawValue, zoneStyle: zoneStyle)
+                rank: rank, points: points, state: state.rawValue, zoneStyle: zoneStyle)
             + (rowStyle.isEmpty ? "" : Self.reset)
     }
 
     /// One row; `zoneStyle` wraps the (already padded) zone cell.
     private static func row(
-        rider: String, name: String, bpm: String, pct: String, zone: String, age: String, state: String,
-        zoneStyle: (String, String) = ("", "")
+        rider: String, name: String, bpm: String, pct: String, zone: String, age: String, rank: String,
+        points: String, state: String, zoneStyle: (String, String) = ("", "")
     ) -> String {
         pad(cut(rider, riderWidth), riderWidth + 1) + pad(cut(name, nameWidth), nameWidth + 1)
             + padLeft(bpm, 4) + padLeft(pct, 6) + "  " + zoneStyle.0 + pad(zone, 6) + zoneStyle.1
-            + padLeft(age, 5) + "  " + state
+            + padLeft(age, 5) + padLeft(rank, 6) + padLeft(points, 7) + "  " + state
+    }
+
+    /// Points in tenths with one decimal, as the hub writes them (`12.3`, `0.0`).
+    private static func formatTenths(_ tenths: Int64) -> String {
+        "\(tenths / 10).\(tenths % 10)"
     }
 
     private static func formatAge(_ seconds: Double) -> String {

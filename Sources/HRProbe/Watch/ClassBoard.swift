@@ -34,6 +34,10 @@ struct ClassBoard {
     var classID: String
     /// Riders present, by id.
     private(set) var riders: [String: Rider] = [:]
+    /// Rank and points by rider, from the newest `board` (its `top`, and `me`/`near` for a participant).
+    private(set) var standings: [String: BoardEntry] = [:]
+    /// How many riders the newest `board` says are ranked; nil before the first.
+    private(set) var rankedCount: Int?
     /// Whether a `welcome` arrived.
     private(set) var welcomed = false
     /// Hub clock minus local clock, in ms, from the pong with the shortest round trip so far.
@@ -81,7 +85,11 @@ struct ClassBoard {
                 bestRoundTripMs = roundTrip
                 hubOffsetMs = ht - (ct + roundTrip / 2)
             }
-        case .gap, .error, .ack, .board:
+        case .board(let board):
+            standings = [:]
+            for entry in board.top + board.near + (board.me.map { [$0] } ?? []) { standings[entry.p] = entry }
+            rankedCount = board.n
+        case .gap, .error, .ack:
             break
         }
     }
@@ -101,8 +109,17 @@ struct ClassBoard {
         lags.append(max(0, hubTime(local: now) - sample.rts))
     }
 
-    /// The riders, sorted by id.
-    var sortedRiders: [Rider] { riders.values.sorted { $0.id < $1.id } }
+    /// The riders: those the newest board ranks, by rank, then the others by id.
+    var sortedRiders: [Rider] {
+        riders.values.sorted {
+            switch (standings[$0.id]?.rank, standings[$1.id]?.rank) {
+            case let (a?, b?): a < b
+            case (.some, nil): true
+            case (nil, .some): false
+            case (nil, nil): $0.id < $1.id
+            }
+        }
+    }
 
     /// Seconds since `rider`'s last sample, on the hub's clock; nil before the first.
     func ageSeconds(of rider: Rider, now: Int64) -> Double? {

@@ -9,7 +9,8 @@ import LWSTransport
 ///   used as given.
 ///
 /// A missing `/ws` is added, and so is `role=viewer` when the query names no role (so `…/classes/demo?mode=latest`
-/// works too); any other role is refused, since a watcher must receive the class.
+/// works too); any other role is refused, since a watcher must receive the class. Without a `board` parameter,
+/// `board=100` is added, so the table shows the rank and points of every rider up to rank 100.
 ///
 /// `wss://` works the same way.
 struct WatchTarget: Equatable {
@@ -46,6 +47,7 @@ struct WatchTarget: Equatable {
         } else {
             parameters.insert("role=viewer", at: 0)
         }
+        if !parameters.contains(where: { $0.hasPrefix("board=") }) { parameters.append("board=100") }
         url.pathAndQuery = (endsWithWS ? path : path + "/ws") + "?" + parameters.joined(separator: "&")
         self.url = url
     }
