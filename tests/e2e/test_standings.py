@@ -289,3 +289,22 @@ def test_record_off_means_no_board_and_no_standings(data_dir):
             assert status == 404 and b"record is off" in body
     finally:
         hub.stop()
+
+
+def test_the_demo_class_has_a_live_leaderboard(data_dir):
+    hub = RecordHub(data_dir, "--demo").start()
+    try:
+        async def scenario():
+            viewer = await open_conn(hub.base, "demo", "viewer", board=100)
+            # The demo riders say hello with an hrmax, so their samples have zones and earn points.
+            board = await next_board(viewer, lambda b: b["n"] == 12 and b["top"][0]["points"] > 0,
+                                     "a demo board with points")
+            assert all("zone" in entry and entry["bpm"] > 0 for entry in board["top"]), board
+            assert [entry["rank"] for entry in board["top"]] == list(range(1, 13))
+            await viewer.close()
+
+        run(scenario())
+        status, board = leaderboard(hub, "demo")
+        assert status == 200 and board["n"] == 12 and all("name" in e for e in board["entries"])
+    finally:
+        hub.stop()
