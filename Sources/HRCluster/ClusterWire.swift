@@ -95,8 +95,8 @@ public struct SampleBatch: Sendable, Equatable {
 /// its presence changed; a hub not heard from for `ClusterTiming.hubTimeoutMs` is taken for dead.
 ///
 /// Layout: `u8 1`, `u8 2`, `str hub`, `u8 flags` (bit 0: the hub is leaving), `u16 classes`, then per class:
-/// `str class`, `u16 riders`, then per rider: `str id`, `u8 hrmax` (0: unknown), `u8 hrrest` (0: unknown),
-/// `u8 name length + 1` (0: no name), name bytes.
+/// `str class`, `u16 riders`, then per rider: `str id`, `i64 since` (connection opened, the hub's clock),
+/// `u8 hrmax` (0: unknown), `u8 hrrest` (0: unknown), `u8 name length + 1` (0: no name), name bytes.
 public struct Announcement: Sendable, Equatable {
     /// The announcing hub.
     public var hub: String
@@ -128,6 +128,7 @@ public struct Announcement: Sendable, Equatable {
             out.u16(UInt16(some.count))
             for rider in some {
                 out.string(rider.id)
+                out.i64(rider.sinceMs)
                 out.u8(UInt8(clamping: rider.profile.hrmax ?? 0))
                 out.u8(UInt8(clamping: rider.profile.hrrest ?? 0))
                 if let name = rider.profile.name {
@@ -154,6 +155,7 @@ public struct Announcement: Sendable, Equatable {
             var riders: [PresentRider] = []
             for _ in 0..<Int(try reader.u16()) {
                 let id = try reader.identifier()
+                let since = try reader.i64()
                 let hrmax = try reader.u8()
                 let hrrest = try reader.u8()
                 let nameLength = Int(try reader.u8())
@@ -161,7 +163,7 @@ public struct Announcement: Sendable, Equatable {
                 if nameLength > 0 { profile.name = try reader.utf8(count: nameLength - 1) }
                 profile.hrmax = hrmax == 0 ? nil : Int(hrmax)
                 profile.hrrest = hrrest == 0 ? nil : Int(hrrest)
-                riders.append(PresentRider(id: id, profile: profile))
+                riders.append(PresentRider(id: id, profile: profile, sinceMs: since))
             }
             classes[classID] = riders
         }

@@ -17,8 +17,10 @@ final class Participant {
     var stale = false
     /// The device's connection; nil while the participant is away.
     var connection: Client?
-    /// The other hub that last announced this participant present (cluster mode, Relay+Remote.swift).
-    var remoteHub: String?
+    /// The other hubs that announce this participant present (cluster mode, Relay+Remote.swift).
+    var remoteHubs: Set<String> = []
+    /// When the current connection opened (hub time): across hubs, the newer connection takes over.
+    var connectedSinceMs: Int64 = 0
     var clock = ClockOffsetEstimator()
     var bucket: TokenBucket
     var jitter: JitterBuffer
@@ -33,7 +35,7 @@ final class Participant {
     }
 
     /// Connected here, or announced present by another hub of the cluster.
-    var isPresent: Bool { connection != nil || remoteHub != nil }
+    var isPresent: Bool { connection != nil || !remoteHubs.isEmpty }
 
     /// Applies a `hello`: fields present replace the old ones, absent fields are kept.
     func update(with hello: Profile) {

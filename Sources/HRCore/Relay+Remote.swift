@@ -23,11 +23,14 @@ public struct PresentRider: Sendable, Equatable {
     public var id: String
     /// Their profile as their hub knows it.
     public var profile: Profile
+    /// When their connection opened (their hub's clock, Unix ms): a newer connection on another hub takes over.
+    public var sinceMs: Int64
 
     /// A present rider.
-    public init(id: String, profile: Profile) {
+    public init(id: String, profile: Profile, sinceMs: Int64 = 0) {
         self.id = id
         self.profile = profile
+        self.sinceMs = sinceMs
     }
 }
 
@@ -65,7 +68,7 @@ extension Relay {
             rider.accepted.insert(entry.sample.seq)
             counters.remoteReceived += 1
             if !rider.isPresent {
-                rider.remoteHub = hub
+                rider.remoteHubs.insert(hub)
                 rider.lastActivityMs = now
                 broadcast(.join(p: rider.id, profile: rider.profile), in: room, now: now)
             }
@@ -75,7 +78,9 @@ extension Relay {
 
     /// `hub`'s presence: its riders per class. In the classes this hub has, a rider new to presence joins, a
     /// changed profile is announced as a `join` again, and a rider `hub` announced before and no longer does
-    /// leaves (`closed`), unless connected here or announced by another hub.
+    /// leaves (`closed`), unless connected here or announced by another hub. A rider connected here whose
+    /// connection on `hub` is newer was taken over: the socket here is closed with 4009 (no `leave`: still
+    /// present on `hub`).
     public func applyPresence(of hub: String, _ classes: [String: [PresentRider]], now: Int64) {
         for (classID, room) in rooms {
             let listed = classes[classID] ?? []
@@ -84,8 +89,16 @@ extension Relay {
                 names.insert(entry.id)
                 guard let rider = participant(entry.id, in: room) else { continue }
                 let wasPresent = rider.isPresent
-                rider.remoteHub = hub
-                guard rider.connection == nil else { continue }  // connected here: this hub's view wins
+                rider.remoteHubs.insert(hub)
+                if let here = rider.connection {
+                    // Connected here too: the newer connection wins (4009 here), else this hub's view stands.
+                    if entry.sinceMs > rider.connectedSinceMs && !here.isVirtual && !here.closing {
+                        here.closing = true
+                        counters.takeovers += 1
+                        effects.append(.close(here.id, .replaced, flushFirst: false))
+                    }
+                    continue
+                }
                 let changed = rider.profile != entry.profile
                 rider.profile = entry.profile
                 if !wasPresent {
@@ -94,8 +107,8 @@ extension Relay {
                 }
                 if !wasPresent || changed { broadcast(.join(p: rider.id, profile: rider.profile), in: room, now: now) }
             }
-            for rider in room.participants.values where rider.remoteHub == hub && !names.contains(rider.id) {
-                rider.remoteHub = nil
+            for rider in room.participants.values where rider.remoteHubs.contains(hub) && !names.contains(rider.id) {
+                rider.remoteHubs.remove(hub)
                 if !rider.isPresent {
                     rider.stale = false
                     broadcast(.leave(p: rider.id, reason: .closed), in: room, now: now)
@@ -107,8 +120,8 @@ extension Relay {
     /// `hub` is gone (silent too long: `timeout`; said goodbye: `closed`): its riders not connected here leave.
     public func forgetHub(_ hub: String, reason: LeaveReason, now: Int64) {
         for room in rooms.values {
-            for rider in room.participants.values where rider.remoteHub == hub {
-                rider.remoteHub = nil
+            for rider in room.participants.values where rider.remoteHubs.contains(hub) {
+                rider.remoteHubs.remove(hub)
                 if !rider.isPresent {
                     rider.stale = false
                     broadcast(.leave(p: rider.id, reason: reason), in: room, now: now)
@@ -117,14 +130,17 @@ extension Relay {
         }
     }
 
-    /// Riders connected to this hub (demo riders included), per class; classes without any are left out.
+    /// Riders connected to this hub (demo riders included; connections being closed not), per class; classes
+    /// without any are left out.
     /// O(participants): for the once-a-second announcement.
     public func localPresence() -> [String: [PresentRider]] {
         var classes: [String: [PresentRider]] = [:]
         for room in rooms.values {
-            let here = room.participants.values.filter { $0.connection != nil }
+            let here = room.participants.values.filter { $0.connection.map { !$0.closing } ?? false }
             guard !here.isEmpty else { continue }
-            classes[room.id] = here.sorted { $0.id < $1.id }.map { PresentRider(id: $0.id, profile: $0.profile) }
+            classes[room.id] = here.sorted { $0.id < $1.id }.map {
+                PresentRider(id: $0.id, profile: $0.profile, sinceMs: $0.connectedSinceMs)
+            }
         }
         return classes
     }

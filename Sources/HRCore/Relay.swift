@@ -141,6 +141,7 @@ public final class Relay {
         let client = Client(
             id: id, role: request.role, room: room, participant: participant, queue: queue, isVirtual: isVirtual)
         participant?.connection = client
+        participant?.connectedSinceMs = now
         if config.maxFrameRate > 0 {
             client.frames = TokenBucket(rate: config.maxFrameRate, capacity: max(1, config.frameBurst))
         }

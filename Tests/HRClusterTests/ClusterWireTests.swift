@@ -25,7 +25,8 @@ import Testing
             hub: "hub-b", leaving: true,
             classes: [
                 "spin": [
-                    PresentRider(id: "ann", profile: Profile(name: "Ann Ö", hrmax: 190, hrrest: 50)),
+                    PresentRider(
+                        id: "ann", profile: Profile(name: "Ann Ö", hrmax: 190, hrrest: 50), sinceMs: 1_795_300_000_000),
                     PresentRider(id: "bob", profile: Profile()),
                     PresentRider(id: "cy", profile: Profile(name: "")),
                 ],

@@ -116,7 +116,52 @@ import Testing
         hub.publisher("ann")
         hub.open(.viewer, classID: "yoga")
         hub.relay.applyPresence(of: "b", ["spin": [PresentRider(id: "bob", profile: Profile())]], now: hub.now)
-        #expect(hub.relay.localPresence() == ["spin": [PresentRider(id: "ann", profile: Profile())]])
+        #expect(hub.relay.localPresence() == ["spin": [PresentRider(id: "ann", profile: Profile(), sinceMs: hub.now)]])
         #expect(hub.relay.classesInUse == ["spin", "yoga"])
+    }
+}
+
+/// Takeover across hubs: the newer connection of a participant, on whatever hub, wins.
+@Suite struct RelayRemoteTakeoverTests {
+    @Test func aNewerConnectionOnAnotherHubClosesTheOneHereWith4009AndNobodyLeaves() {
+        let hub = RelayHarness()
+        let view = hub.quietViewer()
+        let ann = hub.publisher("ann")
+        _ = hub.messages(view)
+        _ = hub.takeEffects()
+        let since = hub.now
+        hub.relay.applyPresence(
+            of: "b", ["spin": [PresentRider(id: "ann", profile: Profile(), sinceMs: since)]], now: hub.now)
+        #expect(hub.takeEffects().isEmpty, "not newer: the connection here stands")
+        #expect(hub.relay.localPresence()["spin"]?.map(\.id) == ["ann"])
+        hub.relay.applyPresence(
+            of: "b", ["spin": [PresentRider(id: "ann", profile: Profile(), sinceMs: since + 1)]], now: hub.now)
+        #expect(hub.takeEffects() == [.close(ann, .replaced, flushFirst: false)])
+        #expect(hub.counters.takeovers == 1)
+        #expect(hub.relay.localPresence().isEmpty, "a socket being closed is not announced")
+        hub.close(ann)
+        #expect(hub.messages(view).filter(\.isPresence).isEmpty, "ann is still present, on hub b")
+    }
+
+    @Test func anAnnouncementDroppingTheRiderLeavesThemPresentWhileAnotherHubAnnouncesThem() {
+        let hub = RelayHarness()
+        let view = hub.quietViewer()
+        let rider = ["spin": [PresentRider(id: "ann", profile: Profile())]]
+        hub.relay.applyPresence(of: "a", rider, now: hub.now)
+        hub.relay.applyPresence(of: "b", rider, now: hub.now)
+        hub.relay.applyPresence(of: "a", rider, now: hub.now)
+        hub.relay.applyPresence(of: "a", [:], now: hub.now)
+        #expect(hub.messages(view) == [.join(p: "ann", profile: Profile())])
+        hub.relay.forgetHub("b", reason: .timeout, now: hub.now)
+        #expect(hub.messages(view) == [.leave(p: "ann", reason: .timeout)])
+    }
+
+    @Test func demoRidersAreNeverTakenOver() {
+        let hub = RelayHarness()
+        hub.open(.publisher, "ann", isVirtual: true)
+        _ = hub.takeEffects()
+        hub.relay.applyPresence(
+            of: "b", ["spin": [PresentRider(id: "ann", profile: Profile(), sinceMs: .max)]], now: hub.now)
+        #expect(hub.takeEffects().isEmpty)
     }
 }

@@ -215,3 +215,26 @@ def test_without_nats_a_hub_is_degraded_and_serves_its_own_clients_then_recovers
         assert await seqs_until(on_b, "dee", 3) == [1, 2, 3]
 
     run(main(), timeout=60)
+
+
+def test_a_device_that_moves_to_another_hub_takes_over_without_leaving(cluster):
+    _, (a, b, c) = cluster
+
+    async def main():
+        class_id = "cl-" + uuid.uuid4().hex[:8]
+        on_c = await viewer(c, class_id)
+        old, _ = await open_welcomed(a.base, class_id, "publisher", participant="x")
+        await old.hr(seq=1, bpm=120)
+        await on_c.expect_t("hr", p="x", seq=1)
+        new, _ = await open_welcomed(b.base, class_id, "publisher", participant="x")
+        assert await old.close_code() == 4009
+        await new.hr(seq=2, bpm=121)
+        await on_c.expect_t("hr", p="x", seq=2)
+        # A's announcements reach C in order: once C shows a rider A announced after the takeover, C has also
+        # seen A stop announcing x.
+        marker, _ = await open_welcomed(a.base, class_id, "publisher", participant="marker")
+        await on_c.expect_t("join", p="marker")
+        presence = [m for m in on_c.skipped if m["t"] in ("join", "leave") and m["p"] == "x"]
+        assert [m["t"] for m in presence] == ["join"], "x joined once and never left"
+
+    run(main(), timeout=60)
