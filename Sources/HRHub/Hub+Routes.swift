@@ -46,7 +46,7 @@ extension Hub {
         .response(
             HTTPResponse(
                 status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
-                body: metrics.render(relay: relay, isDraining: isDraining, store: record?.store)))
+                body: metrics.render(relay: relay, isDraining: isDraining, store: record?.store, cluster: cluster)))
     }
 
     /// `/v1/classes` (with connection counts) and `/v1/classes/live`. Class lists say who trains where: an admin

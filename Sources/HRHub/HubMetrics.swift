@@ -33,6 +33,10 @@ final class HubMetrics {
     private let storeFailedCommits: Prometheus.Counter
     private let storePending: Prometheus.Gauge
     private let recordAvailable: Prometheus.Gauge
+    private let clusterConnected: Prometheus.Gauge
+    private let remoteSamples: [String: Prometheus.Counter]
+    private let clusterMessages: [String: Prometheus.Counter]
+    private var lastCluster = (published: 0, received: 0, malformed: 0)
 
     init() {
         let registry = PrometheusCollectorRegistry()
@@ -78,11 +82,32 @@ final class HubMetrics {
             "record_failed_commits", "Commit attempts of the record that failed (disk full, I/O error); each is retried.")
         storePending = gauge("record_pending", "samples", "Samples handed to the record and not committed yet.")
         recordAvailable = gauge("record_available", "state", "1 while the record commits, 0 while it fails (-1: off).")
+        clusterConnected = gauge(
+            "cluster_connected", "state", "1 while NATS is reachable, 0 while the cluster is unreachable (-1: no --nats).")
+        let remoteHelp = "Samples other hubs accepted, by outcome here: relayed (through the local rules) or duplicate."
+        remoteSamples = Dictionary(
+            uniqueKeysWithValues: ["relayed", "duplicate"]
+                .map { ($0, counter("cluster_samples", remoteHelp, [("outcome", $0)])) })
+        clusterMessages = Dictionary(
+            uniqueKeysWithValues: ["published", "received", "malformed"].map {
+                ($0, counter("cluster_messages", "NATS messages of the cluster, by direction.", [("direction", $0)]))
+            })
     }
 
     /// The page for one scrape. Service thread (reads the relay).
-    func render(relay: Relay, isDraining: Bool, store: (any RecordStore)?) -> [UInt8] {
+    func render(relay: Relay, isDraining: Bool, store: (any RecordStore)?, cluster: ClusterLink? = nil) -> [UInt8] {
         let now = relay.counters
+        remoteSamples["relayed"]?.increment(by: Int64(now.remoteReceived - last.remoteReceived))
+        remoteSamples["duplicate"]?.increment(by: Int64(now.remoteDuplicates - last.remoteDuplicates))
+        if let cluster {
+            clusterConnected.set(to: cluster.connection.isConnected ? 1 : 0)
+            clusterMessages["published"]?.increment(by: Int64(cluster.published - lastCluster.published))
+            clusterMessages["received"]?.increment(by: Int64(cluster.received - lastCluster.received))
+            clusterMessages["malformed"]?.increment(by: Int64(cluster.malformed - lastCluster.malformed))
+            lastCluster = (cluster.published, cluster.received, cluster.malformed)
+        } else {
+            clusterConnected.set(to: -1)
+        }
         received.increment(by: Int64(now.received - last.received))
         delivered.increment(by: Int64(now.delivered - last.delivered))
         dropped["backpressure"]?.increment(by: Int64(now.droppedBackpressure - last.droppedBackpressure))

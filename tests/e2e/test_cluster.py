@@ -101,6 +101,14 @@ class Hub:
             assert response.status == 200
             return response.read().decode().strip()
 
+    def metric(self, line_prefix: str) -> float:
+        """The value of the first /metrics line starting with `line_prefix`."""
+        with urllib.request.urlopen(self.http + "/metrics", timeout=5) as response:
+            for line in response.read().decode().splitlines():
+                if line.startswith(line_prefix):
+                    return float(line.rsplit(" ", 1)[1])
+        raise AssertionError(f"no metric {line_prefix} on hub {self.hub_id}")
+
     def kill9(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=STOP_TIMEOUT_S)
@@ -201,6 +209,7 @@ def test_without_nats_a_hub_is_degraded_and_serves_its_own_clients_then_recovers
         on_b = await viewer(b, class_id)
         nats.stop()
         wait_until(lambda: b.healthz() == "degraded: cluster unreachable", 10, "/healthz degraded")
+        assert b.metric("hrhub_cluster_connected_state") == 0
         local, _ = await open_welcomed(b.base, class_id, "publisher", participant="cy")
         for seq in range(1, 4):
             await local.hr(seq=seq, bpm=130)
@@ -213,6 +222,8 @@ def test_without_nats_a_hub_is_degraded_and_serves_its_own_clients_then_recovers
         for seq in range(1, 4):
             await remote.hr(seq=seq, bpm=140)
         assert await seqs_until(on_b, "dee", 3) == [1, 2, 3]
+        assert b.metric("hrhub_cluster_connected_state") == 1
+        assert b.metric('hrhub_cluster_samples_total{outcome="relayed"}') >= 3
 
     run(main(), timeout=60)
 
