@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import queue
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,8 +84,15 @@ def start_hub(lab: Lab, *args: str) -> str:
     """hrhub in the hub's namespace on 10.200.0.1, any free port; returns its ws:// base URL."""
     binary = hub_binary()
     assert binary.exists(), f"hub binary not found at {binary} (swift build first, or set HRHUB_BIN)"
+    # Each hub keeps its class record in a directory of its own: a record shared between scenarios would make one
+    # scenario's seqs duplicates in the next. Removed when the test process ends.
+    own: list[str] = []
+    if "--data-dir" not in args:
+        data_dir = tempfile.mkdtemp(prefix="hrfault-record-")
+        atexit.register(shutil.rmtree, data_dir, True)
+        own = ["--data-dir", data_dir]
     proc = Proc(lab.spawn(None, [str(binary), "--host", HUB_ADDRESS, "--port", "0", "--log-level", "warning",
-                                 *args]), "hrhub")
+                                 *own, *args]), "hrhub")
     match = LISTENING.fullmatch(proc.line(15))
     assert match, "the hub's first line must say where it listens"
     return f"ws://{match.group(1)}:{match.group(2)}"
