@@ -96,6 +96,9 @@ def test_firmware_probe_survives_kill9_and_the_record_is_complete_exactly_once(t
     assert proc.returncode == 0, f"hrprobe exited {proc.returncode}\n{out}\n{err[-2000:]}"
     result = json.loads(report.read_text())
     record = result["record"]
+    print(f"\ncaptured {record['captured']} · recorded once {record['recorded']} · missing {record['missing']} · "
+          f"recorded twice {record['record_duplicates']} · uploads {record['uploads']} · "
+          f"reconnects {result['connections']['reconnects']} · hub errors {result['connections']['hub_errors']}")
     assert record["problems"] == [], record["problems"]
     assert record["missing"] == 0 and record["record_duplicates"] == 0 and record["still_buffered"] == 0
     assert record["recorded"] == record["captured"] > RIDERS * 80

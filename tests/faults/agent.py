@@ -54,6 +54,8 @@ class Rider:
         self.sent = 0
         self.drained = False
         self.capturing = True
+        self.welcomed_ms: list[int] = []  # when each connection's welcome arrived, Unix ms
+        self.upload_answered_ms: list[int] = []
         self.new_sample = asyncio.Event()
 
     async def capture(self) -> None:
@@ -82,6 +84,7 @@ def upload_backlog(base: str, class_id: str, rider: Rider, from_index: int) -> i
     with urllib.request.urlopen(request, timeout=10) as response:
         answer = json.loads(response.read())
     rider.uploaded += answer["accepted"]
+    rider.upload_answered_ms.append(now_ms())
     return from_index + len(batch)
 
 
@@ -101,6 +104,7 @@ async def publish_one(base: str, class_id: str, rider: Rider, dead_after: float,
                 welcome = json.loads(await asyncio.wait_for(ws.recv(), dead_after))[0]
                 assert welcome["t"] == "welcome", welcome
                 rider.connects += 1
+                rider.welcomed_ms.append(now_ms())
                 backoff = 0.25
                 last_seq = welcome.get("last_seq") or 0
                 next_index = last_seq  # captured[i] has seq i + 1
@@ -167,6 +171,7 @@ async def publish(args) -> dict:
                            for r in riders))
     return {r.participant: {"captured": len(r.captured), "sent": r.sent, "connects": r.connects,
                             "resent": r.resent, "uploaded": r.uploaded, "drained": r.drained,
+                            "welcomed_ms": r.welcomed_ms, "upload_answered_ms": r.upload_answered_ms,
                             "ts": [s["ts"] for s in r.captured]} for r in riders}
 
 

@@ -46,11 +46,18 @@ def test_outage_at_ninety_percent_then_upload_record_complete_exactly_once(lab, 
         published, [log] = finish([publishers], [viewer], timeout=OUTAGE_AT_S + OUTAGE_S + 60)
     finally:
         cutter.join()
-    captured = published["ana"]["captured"]
+    device = published["ana"]
+    captured = device["captured"]
     got = account(log, "ana", captured)
-    print(f"\nana: {got.row()}; device: {published['ana']}")
+    back = came_back[0]
+    welcomed_after = [t - back for t in device["welcomed_ms"] if t >= back]
+    uploaded_after = [t - back for t in device["upload_answered_ms"] if t >= back]
+    brief = {k: v for k, v in device.items() if k != "ts"}
+    print(f"\nana: {got.row()}; device: {brief}; after the link came back: welcome +{welcomed_after[:1]} ms, "
+          f"upload answered +{uploaded_after[:1]} ms")
+    assert welcomed_after and uploaded_after, "the device reconnected and uploaded after the outage"
     assert got.explained and got.delivered + got.gapped == captured, got.row()
-    assert published["ana"]["uploaded"] > 0
+    assert device["uploaded"] > 0
     # Every captured sample is in the record exactly once.
     url = f"{hub.replace('ws://', 'http://')}/v1/classes/faults/record?participant=ana"
     record = json.loads(lab_fetch(lab, url))

@@ -90,8 +90,8 @@ enum SummaryTable {
         if let r = report.record {
             line(
                 "record · \(r.riders.count) riders · captured \(r.captured) · recorded once \(r.recorded)"
-                    + " · missing \(r.missing) · recorded twice \(r.recordDuplicates) · left in devices \(r.stillBuffered)"
-                    + " · uploads \(r.uploads)")
+                    + " · missing \(r.missing) · recorded twice \(r.recordDuplicates)"
+                    + " · left in devices \(r.stillBuffered) · uploads \(r.uploads)")
             line(
                 "  per viewer (measured window): delivered \(r.delivered) · gapped \(r.gapped)"
                     + " · neither \(r.unaccounted) · twice \(r.twice)")
