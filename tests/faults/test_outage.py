@@ -1,8 +1,10 @@
 """An outage at 90 % of a time-compressed ride: the device uploads its offline buffer, the record is complete once.
 
-Needs the class record (issue #9: `--data-dir`, `POST …/samples`, `GET …/record`). Until the hub has it, this
-test reports itself as waiting for it (a skip naming the reason); it runs by itself once `hrhub --help` lists
-`--data-dir`.
+Needs the class record (issue #9: `--data-dir`, `POST …/samples`, `GET …/record`); on a hub without it (`hrhub
+serve --help` does not list `--data-dir`) it skips, naming the reason.
+
+The device (agent.py `--upload`) notices the dead link within `dead_after` s, reconnects after it, and POSTs what
+the hub has not got (after `welcome.last_seq`) instead of resending it live; the screen gets those as `late` gaps.
 """
 
 from __future__ import annotations
