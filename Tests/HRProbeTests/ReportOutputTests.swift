@@ -106,3 +106,81 @@ import Testing
         #expect(table.split(separator: "\n").allSatisfy { $0.count <= 120 })
     }
 }
+
+/// `--device-model firmware`'s part of the report: the record section, the ack row, and the breach.
+@Suite struct RecordReportTests {
+    static func ledger(recorded seqs: [UInt32]) -> RiderLedger {
+        var ledger = RiderLedger(
+            classID: "t-0", participant: "r0", firstSeq: 1, captured: 3, capturedInWindow: 2, stillBuffered: 0)
+        for seq in seqs { ledger.recorded(seq) }
+        var counts = StreamCounts()
+        counts.delivered = 1
+        counts.late = 1
+        ledger.viewers = [RiderLedger.ViewerShare(owed: 2, counts: counts)]
+        return ledger
+    }
+
+    @Test func aCompleteRecordPassesAndIsSaidSo() throws {
+        var result = ReportOutputTests.result()
+        result.ledgers = [Self.ledger(recorded: [1, 2, 3])]
+        result.ack.record(4_000)
+        let report = RunReport(plan: ReportOutputTests.plan(), result: result, objectives: nil)
+        #expect(report.slo.passed)
+        #expect(report.record?.recorded == 3 && report.record?.gapped == 1 && report.record?.problems == [])
+        let table = SummaryTable.render(report)
+        #expect(table.contains("ack (written → ack covering it)"))
+        #expect(table.contains("every captured sample is in the record exactly once"))
+        let json = try report.json()
+        #expect(json.contains("\"ack\" : {") && json.contains("\"record_duplicates\" : 0"))
+    }
+
+    @Test func aMissingOrDoubleRecordedSampleBreachesWithoutAnSLO() {
+        var result = ReportOutputTests.result()
+        result.ledgers = [Self.ledger(recorded: [1, 1])]
+        let report = RunReport(plan: ReportOutputTests.plan(), result: result, objectives: nil)
+        #expect(!report.slo.passed)
+        #expect(report.slo.breaches.count == 1)
+        #expect(report.slo.breaches.first?.contains("not in the record") == true)
+        let table = SummaryTable.render(report)
+        #expect(table.contains("!! RECORD: 2 problems"))
+        #expect(table.contains("SLO BREACH · record: 2 problems"))
+    }
+
+    @Test func aRecordThatCannotBeReadBreaches() {
+        var result = ReportOutputTests.result()
+        result.ledgers = [Self.ledger(recorded: [1, 2, 3])]
+        result.recordFailure = "GET /v1/classes/t-0/record: HTTP 500"
+        let report = RunReport(plan: ReportOutputTests.plan(), result: result, objectives: nil)
+        #expect(!report.slo.passed)
+        #expect(report.record?.problems.first == "GET /v1/classes/t-0/record: HTTP 500")
+    }
+}
+
+/// `--device-model`: the one model there is, and only where the record can be checked.
+@Suite struct DeviceModelFlagTests {
+    static func refusal(_ arguments: [String]) -> String? {
+        do {
+            _ = try RunCommand.parse(["ws://127.0.0.1:9/"] + arguments).makePlan()
+            return nil
+        } catch {
+            return RunCommand.message(for: error)
+        }
+    }
+
+    @Test func firmwareGoesIntoThePlan() throws {
+        #expect(try RunCommand.parse(["ws://127.0.0.1:9/", "--device-model", "firmware"]).makePlan().firmware)
+        #expect(try !RunCommand.parse(["ws://127.0.0.1:9/"]).makePlan().firmware)
+    }
+
+    @Test func anUnknownModelIsRefusedByName() {
+        #expect(
+            Self.refusal(["--device-model", "phone"])?.contains("--device-model must be firmware, not 'phone'") == true)
+    }
+
+    @Test func aPeerTargetOrASplitRoleIsRefused() {
+        let peer = Self.refusal(["--device-model", "firmware", "--target", "nats"])
+        #expect(peer?.contains("--device-model firmware needs the hub's record") == true)
+        let split = Self.refusal(["--device-model", "firmware", "--role", "publish", "--run-id", "x"])
+        #expect(split?.contains("--device-model firmware needs the hub's record") == true)
+    }
+}
