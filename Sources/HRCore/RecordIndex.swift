@@ -11,8 +11,10 @@ public protocol RecordIndex: AnyObject {
 
     /// Every committed sample of `classID`, in any order, handed to `body` one at a time (so the class need not sit
     /// in memory whole). The relay calls it once when it makes a class's room, to rebuild its standings: a read
-    /// of the class's whole record, O(samples recorded in the class), on the relay's thread. A read that fails
-    /// stops early; the standings then miss what was not read until the class is made again.
+    /// of the class's whole record, O(samples recorded in the class), on the relay's thread: measured 0.23 µs per
+    /// row with the SQLite store (release build, 1,000,000 rows in 225 ms), so a 50-rider hour (180,000 rows) costs
+    /// about 40 ms and a 20,000-rider hour (72 million rows) about 17 s during which the hub serves nothing else.
+    /// A read that fails stops early; the standings then miss what was not read until the class is made again.
     func forEachRecorded(classID: String, _ body: (RecordedSample) -> Void)
 }
 

@@ -29,6 +29,8 @@ final class HubMetrics {
     private var lastStore = RecordStoreCounters()
     private let recorded: [String: Prometheus.Counter]
     private let acks: Prometheus.Counter
+    private let boardTicks: Prometheus.Counter
+    private let boards: Prometheus.Counter
     private let storeCommits: Prometheus.Counter
     private let storeFailedCommits: Prometheus.Counter
     private let storePending: Prometheus.Gauge
@@ -77,6 +79,8 @@ final class HubMetrics {
             uniqueKeysWithValues: ["new", "backfill", "duplicate", "refused"]
                 .map { ($0, counter("record_samples", recordHelp, [("outcome", $0)])) })
         acks = counter("acks_sent", "ack messages sent to publishing connections.")
+        boardTicks = counter("board_ticks", "Class board ticks run (one leaderboard built and encoded each).")
+        boards = counter("board_messages", "board messages queued to viewing connections.")
         storeCommits = counter("record_commits", "Transactions the record committed (each holds many samples).")
         storeFailedCommits = counter(
             "record_failed_commits", "Commit attempts of the record that failed (disk full, I/O error); each is retried.")
@@ -124,6 +128,8 @@ final class HubMetrics {
         recorded["duplicate"]?.increment(by: Int64(now.recordDuplicates - last.recordDuplicates))
         recorded["refused"]?.increment(by: Int64(now.recordFailed - last.recordFailed))
         acks.increment(by: Int64(now.acks - last.acks))
+        boardTicks.increment(by: Int64(now.boardTicks - last.boardTicks))
+        boards.increment(by: Int64(now.boards - last.boards))
         last = now
         if let store {
             let counters = store.counters

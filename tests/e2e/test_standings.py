@@ -147,6 +147,10 @@ def test_board_for_viewers_and_participants(data_dir):
                 await conn.close()
 
         run(scenario())
+        status, _, body = http("GET", f"{hub.http}/metrics")
+        metrics = dict(line.rsplit(" ", 1) for line in body.decode().splitlines() if line.startswith("hrhub_board"))
+        assert float(metrics["hrhub_board_ticks_total"]) >= 1
+        assert float(metrics["hrhub_board_messages_total"]) >= 4, "at least the boards this test read"
     finally:
         hub.stop()
 
