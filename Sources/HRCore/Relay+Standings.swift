@@ -96,14 +96,13 @@ extension Relay {
         guard standings.count > 0 else { return }
         var tick = standings.board(at: now, live: liveReadings(in: room))
         var shared: [Int: OutboundMessage] = [:]
-        // A connection whose first board went out less than an interval ago waits; an extra tick serves it then.
+        // A connection with a new board whose last one went out less than an interval ago (its first, right after
+        // `snapshot`) waits; an extra tick serves it then. One with nothing new never holds a tick back.
         var heldUntil = Int64.max
         for viewer in room.viewers where viewer.boardTop > 0 && !viewer.closing && !viewer.isVirtual {
-            if let sent = viewer.boardSentMs, now - sent < config.boardIntervalMs {
+            if !sendBoard(&tick, to: viewer, shared: &shared, now: now), let sent = viewer.boardSentMs {
                 heldUntil = min(heldUntil, sent + config.boardIntervalMs)
-                continue
             }
-            sendBoard(&tick, to: viewer, shared: &shared, now: now)
         }
         counters.boardTicks += 1
         if heldUntil < .max {
@@ -112,26 +111,31 @@ extension Relay {
         }
     }
 
-    /// Sends `client` this tick's board unless it shows what the client was last sent.
+    /// Sends `client` this tick's board unless it shows what the client was last sent. Returns false when the
+    /// board is new to the client but its last one went out less than `boardIntervalMs` ago (nothing sent).
+    @discardableResult
     private func sendBoard(
         _ tick: inout BoardTick, to client: Client, shared: inout [Int: OutboundMessage], now: Int64
-    ) {
+    ) -> Bool {
         let top = tick.top(client.boardTop)
         let suffix = client.participant.flatMap { tick.suffix(for: $0.id) }
         let suffixDigest = suffix?.digest ?? 0
-        if client.boardSentMs != nil, top.digest == client.boardTopDigest, suffixDigest == client.boardSuffixDigest {
-            return
+        if let sent = client.boardSentMs {
+            if top.digest == client.boardTopDigest, suffixDigest == client.boardSuffixDigest { return true }
+            if now - sent < config.boardIntervalMs { return false }
         }
         client.boardSentMs = now
         client.boardTopDigest = top.digest
         client.boardSuffixDigest = suffixDigest
         counters.boards += 1
         if let suffix {
-            return enqueue(OutboundMessage(shared: top.bytes, tail: suffix.bytes), to: client, now: now)
+            enqueue(OutboundMessage(shared: top.bytes, tail: suffix.bytes), to: client, now: now)
+            return true
         }
         let message = shared[client.boardTop] ?? OutboundMessage(shared: top.bytes, tail: [UInt8(ascii: "}")])
         shared[client.boardTop] = message
         enqueue(message, to: client, now: now)
+        return true
     }
 
     /// Each rider's newest live sample, as a board shows it.

@@ -99,6 +99,31 @@ import Testing
         #expect(h.messages(viewer).boards.isEmpty, "nothing changed")
     }
 
+    @Test func staggeredViewersDoNotKeepTheClassTicking() {
+        let h = harness()
+        let anna = ride(h, "anna", bpm: 190, count: 2)
+        let early = h.viewer()
+        #expect(h.messages(early).boards.count == 1)
+        h.advance(500)
+        h.hr(anna, seq: 3, bpm: 190)
+        commit(h)
+        h.tick()
+        #expect(h.messages(early).boards.isEmpty, "held: its first board went out 500 ms ago")
+        h.advance(200)
+        let late = h.viewer()
+        #expect(h.messages(late).boards.count == 1)
+        h.advance(300)
+        h.tick()
+        #expect(h.messages(early).boards.count == 1, "served by the extra tick an interval after its first")
+        let ticks = h.counters.boardTicks
+        for _ in 0..<5 {
+            h.advance(500)
+            h.tick()
+        }
+        #expect(h.counters.boardTicks == ticks, "nothing changed: no more ticks")
+        #expect(h.messages(late).boards.isEmpty)
+    }
+
     @Test func boardZeroGetsNoBoardAndTopCountsRanks() {
         let h = harness()
         _ = ride(h, "anna", bpm: 190, count: 2)
