@@ -11,7 +11,8 @@ import HRProtocol
 ///   hold one captured more than the live budget ago, or more than `uploadAbove` of them: after an outage, or
 ///   when acks stopped coming. A sample written on the live link waits `ackTimeoutUs` before it counts as
 ///   not in flight.
-/// - When its link dies it reconnects after a jittered exponential backoff ("equal jitter").
+/// - When its link dies it reconnects after a jittered exponential backoff ("equal jitter"). A link that stays
+///   silent while a written sample waits for its ack counts as dead (`linkLooksDead`).
 ///
 /// Seqs are compared in serial-number order (RFC 1982), so a wrap is harmless.
 public struct DeviceModel {
@@ -26,6 +27,9 @@ public struct DeviceModel {
         /// A sample written on the live link and not acked after this long is uploaded (acks stopped, or it was
         /// refused).
         public var ackTimeoutUs: Int64 = 5_000_000
+        /// A live link that has heard nothing from the hub for this long while a sample it wrote waits for its ack
+        /// is dead (Wi-Fi gone: no reset ever comes); the device drops it and reconnects.
+        public var deadAfterUs: Int64 = 3_000_000
         /// Backoff before reconnect attempt k (and upload retry k): equal jitter over `base × 2^k`, at most `cap`.
         public var backoffBaseUs: Int64 = 250_000
         public var backoffCapUs: Int64 = 8_000_000
@@ -75,6 +79,10 @@ public struct DeviceModel {
     public private(set) var uploadRetryAtUs: Int64 = .min
     /// An upload request is out.
     public private(set) var isUploading = false
+    /// When the live link last brought anything from the hub, µs; and whether any ack ever came (a hub without a
+    /// record never acks, and its silence says nothing).
+    public private(set) var lastHeardUs: Int64 = .min
+    public private(set) var hasHadAck = false
 
     /// A device with an empty buffer, not connected.
     public init(policy: Policy = Policy()) {
@@ -96,6 +104,7 @@ public struct DeviceModel {
         link += 1
         isLive = true
         attempts = 0
+        lastHeardUs = nowUs
         if let budgetMs { policy.budgetUs = Int64(budgetMs) * 1_000 }
         guard !uploadIsDue(nowUs: nowUs) else { return [] }
         var resend: [Sample] = []
@@ -119,6 +128,7 @@ public struct DeviceModel {
     @discardableResult
     public mutating func ack(_ n: UInt32, nowUs: Int64, latency: (UInt32, Int64) -> Void = { _, _ in }) -> Int {
         guard isLive else { return 0 }
+        hasHadAck = true
         let before = buffer.count
         buffer.removeAll { entry in
             guard entry.link == link, let sentUs = entry.sentUs, !Self.isAfter(entry.sample.seq, n) else {
@@ -129,6 +139,20 @@ public struct DeviceModel {
         }
         counters.acked += before - buffer.count
         return before - buffer.count
+    }
+
+    /// Something arrived from the hub on the live link (an ack, a pong, anything).
+    public mutating func heard(nowUs: Int64) {
+        lastHeardUs = nowUs
+    }
+
+    /// Whether the live link is dead though no close came: nothing heard for `deadAfterUs` while a sample written on
+    /// it has waited that long for its ack (only once the hub has acked something: one without a record never does). The caller drops the socket and reports `linkLost`.
+    public func linkLooksDead(nowUs: Int64) -> Bool {
+        guard isLive, hasHadAck, nowUs - lastHeardUs > policy.deadAfterUs else { return false }
+        return buffer.contains { entry in
+            entry.link == link && entry.sentUs.map { nowUs - $0 > policy.deadAfterUs } == true
+        }
     }
 
     /// The link died at `nowUs`; returns when to reconnect, µs. `unit` is a uniform random number in 0..<1.

@@ -167,6 +167,21 @@ import Testing
         #expect(late?.map(\.seq) == [1])
     }
 
+    @Test func aSilentLinkWithAnUnackedSampleLooksDeadAfterTheLimit() {
+        var device = Self.live(writing: 1...2)  // written at 1 and 2 ms, welcomed (heard) at 0
+        #expect(!device.linkLooksDead(nowUs: 10_000_000))  // no ack ever: a hub without a record; silence says nothing
+        device.heard(nowUs: 3_000)
+        _ = device.ack(1, nowUs: 3_000)  // seq 2 still waits
+        #expect(!device.linkLooksDead(nowUs: 3_003_000))
+        #expect(device.linkLooksDead(nowUs: 3_003_001))
+        device.heard(nowUs: 3_003_001)  // anything from the hub: alive again
+        #expect(!device.linkLooksDead(nowUs: 3_004_000))
+        _ = device.ack(2, nowUs: 3_004_000)
+        #expect(!device.linkLooksDead(nowUs: 10_000_000))  // silent, but nothing waits for an ack
+        _ = device.linkLost(nowUs: 10_000_000, unit: 0)
+        #expect(!device.linkLooksDead(nowUs: 20_000_000))  // not live
+    }
+
     @Test func samplesAtOrBelowLastSeqWaitForAnUploadOnceOld() {
         var device = Self.live(writing: 1...2)
         _ = device.linkLost(nowUs: 3_000, unit: 0)

@@ -90,11 +90,26 @@ extension LoadSession {
         }
     }
 
-    /// Checks every rider's uploads (ten times a second): a buffer can age past the budget with no new sample.
-    func checkUploads(now: Int64) {
+    /// Checks every device ten times a second: a buffer can age past the budget with no new sample, and a link can
+    /// die without a close (its socket is then dropped and the device reconnects).
+    func checkDevices(now: Int64) {
         guard plan.firmware, now >= nextUploadCheckUs else { return }
         nextUploadCheckUs = now + 100_000
-        for r in riders.indices where riders[r].firmware != nil { maybeUpload(r, now: now) }
+        for r in riders.indices where riders[r].firmware != nil {
+            if riders[r].firmware!.linkLooksDead(nowUs: now), let c = riders[r].connection, let id = connections[c].id {
+                result.deadLinks += 1
+                connections[c].dropping = true  // its close is the device's doing, not the hub's
+                client.abort(id)
+                logger.info("silent link dropped", metadata: ["rider": "\(r)"])
+            }
+            maybeUpload(r, now: now)
+        }
+    }
+
+    /// Anything from the hub on rider `r`'s connection keeps its link alive.
+    func firmwareHeard(_ index: Int, now: Int64) {
+        guard let r = connections[index].rider, riders[r].firmware != nil else { return }
+        riders[r].firmware!.heard(nowUs: now)
     }
 
     /// Whether every device's buffer is empty (everything acked or uploaded).

@@ -116,6 +116,7 @@ extension LoadSession {
     func clientReceived(_ id: ConnectionID, message: UnsafeRawBufferPointer, kind: FrameKind) {
         guard let index = connectionByID[id.rawValue] else { return }
         let now = ProbeClock.nowUs()
+        if plan.firmware { firmwareHeard(index, now: now) }
         guard plan.target == .hrhub else {
             peerReceived(index, message, now: now)
             return

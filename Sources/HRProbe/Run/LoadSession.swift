@@ -179,7 +179,7 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         // After the events: a tick that comes late must still send the samples due before the window's end.
         if stage == .running && now >= measureEndUs { beginDraining(now: now) }
         if stage == .running { runScenarios(now: now) }
-        if stage == .running || stage == .draining { checkUploads(now: now) }
+        if stage == .running || stage == .draining { checkDevices(now: now) }
         if now >= nextPingUs {
             ping(now: now)
             nextPingUs = now + 1_000_000

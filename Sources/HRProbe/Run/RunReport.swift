@@ -93,6 +93,8 @@ struct RunReport: Codable {
         /// Upload requests answered 200, and failed ones by why.
         var uploads: Int
         var uploadFailures: [String: Int]
+        /// Silent links the devices dropped and reconnected.
+        var deadLinks: Int
         /// Why the record could not be read, if it could not.
         var failure: String?
         /// Every mismatch, one line each (empty: the record is complete exactly once and every viewer is
@@ -113,6 +115,7 @@ struct RunReport: Codable {
             stillBuffered = ledgers.reduce(0) { $0 + $1.stillBuffered }
             uploads = r.uploads
             uploadFailures = r.uploadFailures
+            deadLinks = r.deadLinks
             failure = r.recordFailure
             problems = (r.recordFailure.map { [$0] } ?? []) + ledgers.flatMap(\.problems)
             riders = ledgers

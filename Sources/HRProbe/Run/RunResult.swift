@@ -41,6 +41,8 @@ struct RunResult {
     var recordFailure: String?
     /// With `--device-model firmware`: uploads answered 200, and failed uploads by why (`HTTP 503`, an error).
     var uploads = 0
+    /// Silent links the devices dropped (nothing heard while a written sample waited for its ack).
+    var deadLinks = 0
     var uploadFailures: [String: Int] = [:]
 
     /// Accounting of the normal viewers' streams, and of the slow viewers' streams.

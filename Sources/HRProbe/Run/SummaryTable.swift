@@ -91,7 +91,8 @@ enum SummaryTable {
             line(
                 "record · \(r.riders.count) riders · captured \(r.captured) · recorded once \(r.recorded)"
                     + " · missing \(r.missing) · recorded twice \(r.recordDuplicates)"
-                    + " · left in devices \(r.stillBuffered) · uploads \(r.uploads)")
+                    + " · left in devices \(r.stillBuffered) · uploads \(r.uploads)"
+                    + (r.deadLinks > 0 ? " · silent links dropped \(r.deadLinks)" : ""))
             line(
                 "  per viewer (measured window): delivered \(r.delivered) · gapped \(r.gapped)"
                     + " · neither \(r.unaccounted) · twice \(r.twice)")
