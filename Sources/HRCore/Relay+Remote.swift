@@ -56,7 +56,8 @@ extension Relay {
     /// Samples another hub (`hub`) accepted for `classID`. Ignored when this hub has no such class (it has
     /// no interest in it). A (participant, seq) seen here before is dropped (`remoteDuplicates`); the rest is
     /// relayed like a local sample, its arrival being the origin's. A participant not present here yet joins,
-    /// present on `hub`. Nothing is recorded here: the origin hub records.
+    /// present on `hub`. Nothing is recorded here: the origin hub records; the class's standings here count the
+    /// sample (so every hub's board shows every hub's riders, for what it received).
     public func receiveRemote(_ samples: [AcceptedSample], classID: String, fromHub hub: String, now: Int64) {
         guard let room = rooms[classID] else { return }
         for entry in samples {
@@ -73,6 +74,14 @@ extension Relay {
                 broadcast(.join(p: rider.id, profile: rider.profile), in: room, now: now)
             }
             admit(entry.sample, arrivedMs: entry.arrivalMs, of: rider, in: room, now: now)
+            // The origin records it; the standings here count it as seen (until the record is shared: CLUSTER.md).
+            let zone = Zones.pct(bpm: entry.sample.bpm, hrmax: rider.profile.hrmax).map {
+                UInt8(Zones.zone(pct: $0, table: config.zones))
+            }
+            standingsRecorded(
+                RecordedSample(
+                    classID: room.id, participant: rider.id, sample: entry.sample, rts: entry.arrivalMs, zone: zone),
+                now: now)
         }
     }
 

@@ -1,5 +1,6 @@
 import HRCore
 import HRProtocol
+import HRStandings
 import Testing
 
 /// Cluster mode in the relay (Relay+Remote.swift): accepted samples go out, remote ones come in under the same
@@ -163,5 +164,27 @@ import Testing
         hub.relay.applyPresence(
             of: "b", ["spin": [PresentRider(id: "ann", profile: Profile(), sinceMs: .max)]], now: hub.now)
         #expect(hub.takeEffects().isEmpty)
+    }
+}
+
+/// Remote samples in the standings: every hub's board counts every hub's riders.
+@Suite struct RelayRemoteStandingsTests {
+    @Test func remoteSamplesScoreLikeCommittedLocalOnesAndDuplicatesDoNot() throws {
+        let hub = RelayHarness(record: FakeRecord())
+        _ = hub.quietViewer()
+        let bob = PresentRider(id: "bob", profile: Profile(hrmax: 200))
+        hub.relay.applyPresence(of: "b", ["spin": [bob]], now: hub.now)
+        let start = hub.now
+        let samples = (0..<4).map { index in
+            let ms = start + Int64(index) * 1_000
+            return AcceptedSample("bob", Sample(seq: UInt32(index + 1), ts: ms, bpm: 190), arrivalMs: ms)
+        }
+        for (index, sample) in samples.enumerated() {
+            hub.now = start + Int64(index) * 1_000
+            hub.relay.receiveRemote([sample], classID: "spin", fromHub: "b", now: hub.now)
+        }
+        hub.relay.receiveRemote(samples, classID: "spin", fromHub: "c", now: hub.now)
+        // 3 intervals of 1 s in zone 5 (190 of 200): 3,000 ms × 8, as for a local rider.
+        #expect(try #require(hub.relay.standings(classID: "spin")?.tally(of: "bob")).units == 24_000)
     }
 }
