@@ -60,8 +60,11 @@ public final class NATSConnection: @unchecked Sendable {
         // A dead link (no RST) is noticed after two missed pings rather than the default four minutes.
         try Self.check("natsOptions_SetPingInterval", natsOptions_SetPingInterval(options, pingIntervalMs))
         try Self.check("natsOptions_SetMaxPingsOut", natsOptions_SetMaxPingsOut(options, 2))
+        // With a connected callback the first connect is asynchronous; without one, libnats retries inside
+        // natsConnection_Connect (forever, with the reconnect settings above) and a hub would never start.
         try Self.check(
-            "natsOptions_SetRetryOnFailedConnect", natsOptions_SetRetryOnFailedConnect(options, true, nil, nil))
+            "natsOptions_SetRetryOnFailedConnect",
+            natsOptions_SetRetryOnFailedConnect(options, true, onFirstConnect, nil))
         var made: OpaquePointer?
         let status = natsConnection_Connect(&made, options)
         // NATS_NOT_YET_CONNECTED: the connection exists and keeps trying (the retry option above).
@@ -193,6 +196,10 @@ private let onMessage: natsMsgHandler = { _, _, message, closure in
     let subject = String(cString: natsMsg_GetSubject(message))
     MessageHandlerBox.borrow(closure).handler(subject, payload)
 }
+
+/// libnats' callback when a connection that started without a server first connects. Nothing to do: the state
+/// is read with `natsConnection_Status`; it exists because it makes the first connect asynchronous.
+private let onFirstConnect: natsConnectionHandler = { _, _ in }
 
 /// libnats' completion callback: the subscription delivered its last message. Releases the handler.
 private let onComplete: natsOnCompleteCB = { closure in

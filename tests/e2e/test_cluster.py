@@ -249,3 +249,23 @@ def test_a_device_that_moves_to_another_hub_takes_over_without_leaving(cluster):
         assert [m["t"] for m in presence] == ["join"], "x joined once and never left"
 
     run(main(), timeout=60)
+
+
+def test_a_hub_started_without_nats_serves_and_joins_when_nats_comes(tmp_path):
+    nats = NatsServer(tmp_path / "jetstream")  # not started yet
+    hub = Hub("hub-early", nats, tmp_path / "early")
+    try:
+        assert hub.healthz() == "degraded: cluster unreachable"
+
+        async def main():
+            on_hub = await viewer(hub, "early")
+            pub, _ = await open_welcomed(hub.base, "early", "publisher", participant="eve")
+            await pub.hr(seq=1, bpm=120)
+            assert await seqs_until(on_hub, "eve", 1) == [1]
+
+        run(main(), timeout=30)
+        nats.start()
+        wait_until(lambda: hub.healthz() == "ok", 20, "/healthz ok once NATS is up")
+    finally:
+        hub.stop()
+        nats.stop()
