@@ -95,7 +95,7 @@ public struct SampleBatch: Sendable, Equatable {
 /// its presence changed; a hub not heard from for `ClusterTiming.hubTimeoutMs` is taken for dead.
 ///
 /// Layout: `u8 1`, `u8 2`, `str hub`, `u8 flags` (bit 0: the hub is leaving), `u16 classes`, then per class:
-/// `str class`, `u16 riders`, then per rider: `str id`, `i64 since` (connection opened, the hub's clock),
+/// `str class`, `u32 viewers`, `u16 riders`, then per rider: `str id`, `i64 since` (connection opened, the hub's clock),
 /// `u8 hrmax` (0: unknown), `u8 hrrest` (0: unknown), `u8 name length + 1` (0: no name), name bytes.
 public struct Announcement: Sendable, Equatable {
     /// The announcing hub.
@@ -104,12 +104,15 @@ public struct Announcement: Sendable, Equatable {
     public var leaving: Bool
     /// Present riders per class (classes without present riders are left out).
     public var classes: [String: [PresentRider]]
+    /// Connections viewing each class on the hub (classes without viewers are left out).
+    public var viewers: [String: Int]
 
     /// An announcement.
-    public init(hub: String, leaving: Bool = false, classes: [String: [PresentRider]]) {
+    public init(hub: String, leaving: Bool = false, classes: [String: [PresentRider]], viewers: [String: Int] = [:]) {
         self.hub = hub
         self.leaving = leaving
         self.classes = classes
+        self.viewers = viewers
     }
 
     static let kind: UInt8 = 2
@@ -120,11 +123,12 @@ public struct Announcement: Sendable, Equatable {
         out.header(kind: Self.kind)
         out.string(hub)
         out.u8(leaving ? 1 : 0)
-        let sorted = classes.sorted { $0.key < $1.key }.prefix(Int(UInt16.max))
-        out.u16(UInt16(sorted.count))
-        for (classID, riders) in sorted {
+        let ids = Set(classes.keys).union(viewers.keys).sorted().prefix(Int(UInt16.max))
+        out.u16(UInt16(ids.count))
+        for classID in ids {
             out.string(classID)
-            let some = riders.prefix(Int(UInt16.max))
+            out.u32(UInt32(clamping: viewers[classID] ?? 0))
+            let some = (classes[classID] ?? []).prefix(Int(UInt16.max))
             out.u16(UInt16(some.count))
             for rider in some {
                 out.string(rider.id)
@@ -150,8 +154,11 @@ public struct Announcement: Sendable, Equatable {
         let hub = try reader.identifier()
         let leaving = try reader.u8() & 1 != 0
         var classes: [String: [PresentRider]] = [:]
+        var viewers: [String: Int] = [:]
         for _ in 0..<Int(try reader.u16()) {
             let classID = try reader.identifier()
+            let watching = Int(try reader.u32())
+            if watching > 0 { viewers[classID] = watching }
             var riders: [PresentRider] = []
             for _ in 0..<Int(try reader.u16()) {
                 let id = try reader.identifier()
@@ -165,10 +172,10 @@ public struct Announcement: Sendable, Equatable {
                 profile.hrrest = hrrest == 0 ? nil : Int(hrrest)
                 riders.append(PresentRider(id: id, profile: profile, sinceMs: since))
             }
-            classes[classID] = riders
+            if !riders.isEmpty { classes[classID] = riders }
         }
         try reader.end()
-        return Announcement(hub: hub, leaving: leaving, classes: classes)
+        return Announcement(hub: hub, leaving: leaving, classes: classes, viewers: viewers)
     }
 }
 

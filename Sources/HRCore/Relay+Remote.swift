@@ -154,6 +154,13 @@ extension Relay {
         return classes
     }
 
+    /// Connections viewing each class here; classes without viewers are left out.
+    public func localViewers() -> [String: Int] {
+        var viewers: [String: Int] = [:]
+        for room in rooms.values where !room.viewers.isEmpty { viewers[room.id] = room.viewers.count }
+        return viewers
+    }
+
     /// Classes with at least one connection here: the classes whose samples this hub subscribes to.
     public var classesInUse: Set<String> {
         Set(rooms.values.lazy.filter { $0.connectionCount > 0 }.map(\.id))

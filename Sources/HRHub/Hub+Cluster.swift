@@ -83,7 +83,9 @@ extension Hub {
     }
 
     private func announce(_ cluster: ClusterLink, leaving: Bool = false) {
-        let announcement = Announcement(hub: cluster.hubID, leaving: leaving, classes: relay.localPresence())
+        let announcement = Announcement(
+            hub: cluster.hubID, leaving: leaving, classes: leaving ? [:] : relay.localPresence(),
+            viewers: leaving ? [:] : relay.localViewers())
         if cluster.connection.publish(ClusterSubjects.hub(cluster.hubID), announcement.encoded()) {
             cluster.published += 1
         }
@@ -156,6 +158,34 @@ extension Hub {
     func leaveCluster() {
         guard let cluster else { return }
         announce(cluster, leaving: true)
+    }
+
+    /// `/v1/classes` and `/v1/classes/live` across the cluster: classes here (their participants already count
+    /// riders other hubs announce) and classes only other hubs have; viewers summed over every hub heard from.
+    func classSummaries() -> [WebRoutes.ClassSummary] {
+        var summaries: [String: WebRoutes.ClassSummary] = [:]
+        for local in relay.classSummaries() {
+            summaries[local.id] = WebRoutes.ClassSummary(
+                id: local.id, connections: local.connections, participants: local.participants, viewers: local.viewers)
+        }
+        guard let cluster else { return summaries.values.sorted { $0.id < $1.id } }
+        let here = Set(summaries.keys)
+        var remoteRiders: [String: Set<String>] = [:]
+        var remoteViewers: [String: Int] = [:]
+        for announcement in cluster.announcements.values {
+            for (classID, riders) in announcement.classes where !here.contains(classID) {
+                remoteRiders[classID, default: []].formUnion(riders.map(\.id))
+            }
+            for (classID, watching) in announcement.viewers { remoteViewers[classID, default: 0] += watching }
+        }
+        for classID in Set(remoteRiders.keys).union(remoteViewers.keys) {
+            var summary = summaries[classID]
+                ?? WebRoutes.ClassSummary(
+                    id: classID, connections: 0, participants: remoteRiders[classID]?.count ?? 0, viewers: 0)
+            summary.viewers += remoteViewers[classID] ?? 0
+            summaries[classID] = summary
+        }
+        return summaries.values.sorted { $0.id < $1.id }
     }
 
     /// `/healthz` in cluster mode while NATS is unreachable.

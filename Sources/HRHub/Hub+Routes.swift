@@ -59,7 +59,7 @@ extension Hub {
         return .response(
             HTTPResponse(
                 status: 200, contentType: WebRoutes.jsonType,
-                body: Array(WebRoutes.classesJSON(relay, connections: withConnections).utf8)))
+                body: Array(WebRoutes.classesJSON(classSummaries(), connections: withConnections).utf8)))
     }
 
     func upgradeRequired(_ request: HTTPRequest, _ parameters: RouteParameters) -> HTTPReply {

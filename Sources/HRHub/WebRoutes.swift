@@ -11,11 +11,20 @@ enum WebRoutes {
     static let jsonType = "application/json"
     static let scriptType = "text/javascript; charset=utf-8"
 
-    /// `[{"id":"demo","participants":12,"viewers":1}]`: every class the relay remembers, sorted by id; with
-    /// `connections`, each entry also counts every open connection (the admin list, `/v1/classes`).
+    /// One class in the class lists: connections here, riders present and viewing connections (cluster-wide in
+    /// cluster mode: `Hub.classSummaries`).
+    struct ClassSummary: Equatable {
+        var id: String
+        var connections: Int
+        var participants: Int
+        var viewers: Int
+    }
+
+    /// `[{"id":"demo","participants":12,"viewers":1}]`: the classes, sorted by id; with `connections`, each entry
+    /// also counts the open connections on this hub (the admin list, `/v1/classes`).
     /// Class ids are `[A-Za-z0-9_-]` (checked when a class is created), so they need no JSON escaping.
-    static func classesJSON(_ relay: Relay, connections: Bool = false) -> String {
-        let items = relay.classSummaries().map {
+    static func classesJSON(_ summaries: [ClassSummary], connections: Bool = false) -> String {
+        let items = summaries.map {
             let count = connections ? #""connections":\#($0.connections),"# : ""
             return #"{"id":"\#($0.id)",\#(count)"participants":\#($0.participants),"viewers":\#($0.viewers)}"#
         }

@@ -30,8 +30,8 @@ import Testing
                     PresentRider(id: "bob", profile: Profile()),
                     PresentRider(id: "cy", profile: Profile(name: "")),
                 ],
-                "yoga": [],
-            ])
+            ],
+            viewers: ["spin": 3, "yoga": 70_000])
         #expect(try Announcement.decode(announcement.encoded()) == announcement)
     }
 

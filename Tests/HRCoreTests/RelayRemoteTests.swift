@@ -119,6 +119,8 @@ import Testing
         hub.relay.applyPresence(of: "b", ["spin": [PresentRider(id: "bob", profile: Profile())]], now: hub.now)
         #expect(hub.relay.localPresence() == ["spin": [PresentRider(id: "ann", profile: Profile(), sinceMs: hub.now)]])
         #expect(hub.relay.classesInUse == ["spin", "yoga"])
+        hub.viewer()
+        #expect(hub.relay.localViewers() == ["spin": 1, "yoga": 1])
     }
 }
 

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import time
+import json
 import urllib.request
 import uuid
 from pathlib import Path
@@ -108,6 +109,10 @@ class Hub:
                 if line.startswith(line_prefix):
                     return float(line.rsplit(" ", 1)[1])
         raise AssertionError(f"no metric {line_prefix} on hub {self.hub_id}")
+
+    def live_classes(self) -> list[dict]:
+        with urllib.request.urlopen(self.http + "/v1/classes/live", timeout=5) as response:
+            return json.loads(response.read().decode())
 
     def kill9(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
@@ -269,3 +274,22 @@ def test_a_hub_started_without_nats_serves_and_joins_when_nats_comes(tmp_path):
     finally:
         hub.stop()
         nats.stop()
+
+
+def test_the_live_class_list_counts_every_hub(cluster):
+    _, (a, b, c) = cluster
+
+    async def main():
+        class_id = "cl-" + uuid.uuid4().hex[:8]
+        viewers = [await viewer(b, class_id), await viewer(b, class_id)]
+        pub, _ = await open_welcomed(a.base, class_id, "publisher", participant="fay")
+        await pub.hello(name="Fay")
+        expected = [{"id": class_id, "participants": 1, "viewers": 2}]
+        # A has the rider and knows B's viewers; C has no connection in the class and knows both from announcements.
+        for hub in (a, b, c):
+            wait_until(lambda: hub.live_classes() == expected, 10, f"/v1/classes/live on {hub.hub_id} = {expected}")
+        for conn in viewers:
+            await conn.close()
+        await pub.close()
+
+    run(main(), timeout=60)
