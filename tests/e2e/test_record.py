@@ -64,11 +64,13 @@ class RecordHub:
                 self.stderr.append(line)
 
         threading.Thread(target=pump_out, daemon=True).start()
-        threading.Thread(target=pump_err, daemon=True).start()
+        err_reader = threading.Thread(target=pump_err, daemon=True)
+        err_reader.start()
         line = first.get(timeout=30)
         if expect_failure:
             assert line is None, f"the hub should not start, but printed {line!r}"
             self.proc.wait(timeout=10)
+            err_reader.join(timeout=10)  # stderr read to its end: the reason is in it
             return self
         assert line is not None, f"hub exited before listening:\n{''.join(self.stderr)}"
         match = LISTENING.fullmatch(line.rstrip("\n"))
