@@ -23,6 +23,8 @@ final class ClusterLink {
     /// The relay's connection count at the last pass: a change means interest or presence may have changed.
     var connectionsAtLastPass = -1
     var nextHeartbeatMs: Int64 = 0
+    /// The hub drains: its announcements say it is leaving.
+    var leaving = false
     /// Whether NATS was reachable at the last heartbeat (logged when it changes).
     var wasConnected = false
     /// Messages published and received, and received messages that did not decode.

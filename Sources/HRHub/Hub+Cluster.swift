@@ -82,7 +82,8 @@ extension Hub {
         }
     }
 
-    private func announce(_ cluster: ClusterLink, leaving: Bool = false) {
+    private func announce(_ cluster: ClusterLink) {
+        let leaving = cluster.leaving
         let announcement = Announcement(
             hub: cluster.hubID, leaving: leaving, classes: leaving ? [:] : relay.localPresence(),
             viewers: leaving ? [:] : relay.localViewers())
@@ -154,10 +155,11 @@ extension Hub {
         announce(cluster)
     }
 
-    /// Drain: tells the other hubs this hub's riders leave now.
+    /// Drain: tells the other hubs this hub's riders leave now (and every announcement after says so too).
     func leaveCluster() {
         guard let cluster else { return }
-        announce(cluster, leaving: true)
+        cluster.leaving = true
+        announce(cluster)
     }
 
     /// `/v1/classes` and `/v1/classes/live` across the cluster: classes here (their participants already count

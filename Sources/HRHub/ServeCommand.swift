@@ -123,6 +123,11 @@ struct ServeCommand: ParsableCommand {
 
         logger.info("serving", metadata: ["host": "\(settings.host)", "port": "\(server.port)", "tls": "\(tls)"])
         server.run()
+        // The goodbye announcement is in libnats' buffer: send it before the process ends (bounded).
+        if let cluster = hub.cluster {
+            cluster.connection.flush(timeoutMs: 500)
+            cluster.connection.close()
+        }
         // Everything accepted goes to disk before the process ends (at most the drain timeout on a failing disk).
         store?.close(timeoutMs: settings.drainTimeoutMs)
         logger.info("stopped")

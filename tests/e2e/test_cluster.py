@@ -293,3 +293,18 @@ def test_the_live_class_list_counts_every_hub(cluster):
         await pub.close()
 
     run(main(), timeout=60)
+
+
+def test_a_draining_hubs_riders_leave_at_once_on_the_others(cluster):
+    _, (a, b, _) = cluster
+
+    async def main():
+        class_id = "cl-" + uuid.uuid4().hex[:8]
+        on_b = await viewer(b, class_id)
+        pub, _ = await open_welcomed(a.base, class_id, "publisher", participant="gus")
+        await pub.hr(seq=1, bpm=120)
+        await on_b.expect_t("hr", p="gus", seq=1)
+        a.stop()  # SIGTERM: A drains and says goodbye
+        await on_b.expect_t("leave", p="gus", reason="closed")
+
+    run(main(), timeout=60)
