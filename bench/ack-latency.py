@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Accept → ack through the hub, measured by an independent client (issue 14's target: p99 ≤ 50 ms at 5,000/s).
+
+Starts a release hrhub with its class record on a temporary --data-dir, loads it with
+`hrprobe run --device-model firmware` (10 classes × 50 publishers × 10 Hz = 5,000 samples/s), and meanwhile runs
+PROBES Python publishers of its own (websockets, written from PROTOCOL.md) at 10 Hz, each timing a sample from its
+write to the `ack` covering it. Prints one Markdown row per sync mode.
+
+usage: bench/ack-latency.py BIN_DIR [SECONDS] [PROBES]     (BIN_DIR: where the release hrhub and hrprobe are)
+"""
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from websockets.asyncio.client import connect
+
+
+async def publisher(url: str, name: str, seconds: float, lat: list) -> None:
+    async with connect(f"{url}/v1/classes/ack-bench/ws?role=publisher&participant={name}") as ws:
+        sent: dict[int, float] = {}
+
+        async def reader():
+            async for frame in ws:
+                for m in json.loads(frame):
+                    if m["t"] == "ack":
+                        now = time.monotonic()
+                        for seq in [s for s in sent if s <= m["seq"]]:
+                            lat.append((now - sent.pop(seq)) * 1000)
+
+        task = asyncio.create_task(reader())
+        for seq in range(1, int(seconds * 10) + 1):
+            sent[seq] = time.monotonic()
+            await ws.send(json.dumps({"t": "hr", "seq": seq, "ts": int(time.time() * 1000), "bpm": 120}))
+            await asyncio.sleep(0.1)
+        deadline = time.monotonic() + 10
+        while sent and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        task.cancel()
+        assert not sent, f"{len(sent)} samples never acked"
+
+
+def run(bin_dir: str, sync: str, seconds: float, probes: int) -> str:
+    data = tempfile.mkdtemp(prefix="ack-bench-")
+    hub = subprocess.Popen([f"{bin_dir}/hrhub", "--port", "0", "--data-dir", data, "--sync", sync,
+                            "--log-level", "warning"], stdout=subprocess.PIPE, text=True)
+    try:
+        url = hub.stdout.readline().split()[-1]
+        load = subprocess.Popen([f"{bin_dir}/hrprobe", "run", f"{url}/", "--classes", "10", "--publishers", "50",
+                                 "--viewers", "1", "--rate", "10", "--device-model", "firmware",
+                                 "--duration", f"{int(seconds) + 10}s", "--quiet"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(4)  # the load is running
+        lat: list[float] = []
+
+        async def all_probes():
+            await asyncio.gather(*(publisher(url, f"p{i}", seconds, lat) for i in range(probes)))
+
+        asyncio.run(all_probes())
+        load.wait(timeout=seconds + 60)
+        lat.sort()
+        pick = lambda q: lat[min(len(lat) - 1, int(len(lat) * q))]
+        load_avg = os.getloadavg()[0]
+        return (f"| {sync} | {load_avg:.2f} | {len(lat)} | {pick(0.5):.1f} | {pick(0.99):.1f} | {lat[-1]:.1f} |")
+    finally:
+        hub.terminate()
+        hub.wait(timeout=30)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    bin_dir = sys.argv[1]
+    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 20
+    probes = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+    print("| sync | load avg (end) | acked samples | ack p50 ms | ack p99 ms | ack max ms |")
+    print("|---|---|---:|---:|---:|---:|")
+    for sync in ("normal", "full"):
+        print(run(bin_dir, sync, seconds, probes), flush=True)
