@@ -199,9 +199,9 @@ struct WireWriter {
     }
 
     mutating func u8(_ value: UInt8) { bytes.append(value) }
-    mutating func u16(_ value: UInt16) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
-    mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
-    mutating func i64(_ value: Int64) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u16(_ value: UInt16) { bytes.appendLittleEndian(value) }
+    mutating func u32(_ value: UInt32) { bytes.appendLittleEndian(value) }
+    mutating func i64(_ value: Int64) { bytes.appendLittleEndian(UInt64(bitPattern: value)) }
 
     /// An id: u8 length and its bytes (ids are at most 64 bytes).
     mutating func string(_ text: String) {

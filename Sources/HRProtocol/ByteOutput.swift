@@ -156,14 +156,14 @@ extension Array where Element == UInt8 {
 
     /// Appends `value` little-endian.
     @inline(__always)
-    mutating func appendLittleEndian(_ value: UInt16) {
+    public mutating func appendLittleEndian(_ value: UInt16) {
         append(UInt8(truncatingIfNeeded: value))
         append(UInt8(truncatingIfNeeded: value >> 8))
     }
 
     /// Appends `value` little-endian.
     @inline(__always)
-    mutating func appendLittleEndian(_ value: UInt32) {
+    public mutating func appendLittleEndian(_ value: UInt32) {
         for shift in stride(from: 0, to: 32, by: 8) {
             append(UInt8(truncatingIfNeeded: value >> UInt32(shift)))
         }
@@ -171,7 +171,7 @@ extension Array where Element == UInt8 {
 
     /// Appends `value` little-endian.
     @inline(__always)
-    mutating func appendLittleEndian(_ value: UInt64) {
+    public mutating func appendLittleEndian(_ value: UInt64) {
         for shift in stride(from: 0, to: 64, by: 8) {
             append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
         }
