@@ -256,21 +256,9 @@ public final class Relay {
                 client.id, ProtocolError(.duplicate, "seq \(sample.seq) was already accepted", seq: sample.seq),
                 now: now)
         }
-        guard rider.bucket.take(now: now) else {
-            counters.rateLimited += 1
-            return reject(
-                client.id,
-                ProtocolError(
-                    .rateLimited, "more than \(config.maxSampleRate) samples per second", seq: sample.seq),
-                now: now)
-        }
+        guard takeRateToken(sample, from: rider, client: client, now: now) else { return }
         rider.accepted.insert(sample.seq)
-        if isRecording {
-            client.ack.sent(sample.seq)
-            appendRecord(
-                sample, classID: client.room.id, participant: rider.id, hrmax: rider.profile.hrmax, kind: .live,
-                client: client, now: now)
-        }
+        if isRecording { sendToRecord(sample, of: rider, kind: .live, from: client, now: now) }
         counters.received += 1
         if exportsAccepted { export(sample, of: rider, in: client.room, now: now) }
         admit(sample, arrivedMs: now, of: rider, in: client.room, now: now)
@@ -300,17 +288,31 @@ public final class Relay {
     /// duplicate (then `error`) or a backfill (recorded, named late to viewers). Takes a rate token (given
     /// back for a duplicate).
     private func backfill(_ sample: Sample, from rider: Participant, client: Client, now: Int64) {
+        guard takeRateToken(sample, from: rider, client: client, now: now) else { return }
+        rider.lastActivityMs = now
+        sendToRecord(sample, of: rider, kind: .backfill, from: client, now: now)
+    }
+
+    /// Takes the rider's rate token for `sample`; without one, the sample is refused with `rate_limited`.
+    private func takeRateToken(_ sample: Sample, from rider: Participant, client: Client, now: Int64) -> Bool {
         guard rider.bucket.take(now: now) else {
             counters.rateLimited += 1
-            return reject(
+            reject(
                 client.id,
                 ProtocolError(.rateLimited, "more than \(config.maxSampleRate) samples per second", seq: sample.seq),
                 now: now)
+            return false
         }
-        rider.lastActivityMs = now
+        return true
+    }
+
+    /// A sample from `client` goes to the record, and the connection now awaits its ack.
+    private func sendToRecord(
+        _ sample: Sample, of rider: Participant, kind: RecordWrite.Kind, from client: Client, now: Int64
+    ) {
         client.ack.sent(sample.seq)
         appendRecord(
-            sample, classID: client.room.id, participant: rider.id, hrmax: rider.profile.hrmax, kind: .backfill,
+            sample, classID: client.room.id, participant: rider.id, hrmax: rider.profile.hrmax, kind: kind,
             client: client, now: now)
     }
 
