@@ -69,8 +69,14 @@ let package = Package(
         ),
         // libnats (the NATS C client) as a system library; no shims needed so far (see shim.h).
         .systemLibrary(name: "CNats", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
-        // The cluster bus: a NATS connection (the only code here that touches C) and the messages hubs exchange.
-        .target(name: "HRCluster", dependencies: ["CNats", "HRCore", "HRProtocol"]),
+        // The cluster bus: a NATS connection and JetStream (the only code here that touches C), the messages hubs
+        // exchange, and the class record in a JetStream stream.
+        .target(
+            name: "HRCluster",
+            dependencies: [
+                "CNats", "HRCore", "HRProtocol", "HRRecord", .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
         .executableTarget(
             name: "HRHub",
             dependencies: [
@@ -103,8 +109,8 @@ let package = Package(
         .testTarget(name: "HRProtocolTests", dependencies: ["HRProtocol"]),
         .testTarget(name: "HRAuthTests", dependencies: ["HRAuth", "HRProtocol"]),
         .testTarget(name: "HRCoreTests", dependencies: ["HRCore", "HRProtocol", "HRStandings"]),
-        // The cluster's wire codec.
-        .testTarget(name: "HRClusterTests", dependencies: ["HRCluster", "HRCore", "HRProtocol"]),
+        // The cluster's wire codec, the NATS connection and the JetStream record, against a real nats-server.
+        .testTarget(name: "HRClusterTests", dependencies: ["HRCluster", "HRCore", "HRProtocol", "HRRecord"]),
         .testTarget(name: "HRStandingsTests", dependencies: ["HRStandings", "HRProtocol"]),
         .testTarget(name: "HRSimulationTests", dependencies: ["HRSimulation"]),
         // hrprobe's pure logic (stream accounting, SLO, reports, clock offset), through `@testable import`.

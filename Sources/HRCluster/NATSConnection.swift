@@ -11,12 +11,16 @@ public struct NATSError: Error, CustomStringConvertible, Sendable {
     /// `natsStatus_GetText` of its status.
     public let status: String
 
-    init(_ call: String, _ status: natsStatus) {
+    /// The JetStream error code (`jsErrCode`, e.g. 10059 stream not found), 0 when there is none.
+    public let jetStreamCode: Int
+
+    init(_ call: String, _ status: natsStatus, jetStreamCode: Int = 0) {
         self.call = call
         self.status = String(cString: natsStatus_GetText(status))
+        self.jetStreamCode = jetStreamCode
     }
 
-    public var description: String { "\(call): \(status)" }
+    public var description: String { jetStreamCode == 0 ? "\(call): \(status)" : "\(call): \(status) (\(jetStreamCode))" }
 }
 
 /// One connection to a NATS server or cluster, through libnats: publish, subscribe, and whether it is up.
@@ -30,7 +34,8 @@ public struct NATSError: Error, CustomStringConvertible, Sendable {
 /// (the hub posts it to its service thread) and must not block.
 public final class NATSConnection: @unchecked Sendable {
     /// The libnats connection; valid from `init` until `close()` destroys it (after which nothing uses it).
-    private let connection: OpaquePointer
+    /// Internal so that `JetStream` (this module's other C-facing file) can make a context on it.
+    let connection: OpaquePointer
     private let closed = AtomicFlag()
 
     /// Connects to `servers` (`nats://host:port`), named `name` in the server's connection list. Returns at once

@@ -73,7 +73,7 @@ final class RecordBridge: RecordIndex, Sendable {
     func recorded(classID: String, participant: String, limit: Int) -> (seqs: [UInt32], profile: Profile?) {
         do {
             let seqs = try store.recentSeqs(classID: classID, participant: participant, limit: limit)
-            let profile = try store.profiles(classID: classID).first { $0.participant == participant }?.profile
+            let profile = try store.profile(classID: classID, participant: participant)?.profile
             return (seqs, profile)
         } catch {
             // The store still refuses a second copy of a key at commit; this only costs a late duplicate error.

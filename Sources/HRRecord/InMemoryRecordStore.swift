@@ -125,6 +125,10 @@ public final class InMemoryRecordStore: RecordStore {
         }
     }
 
+    public func classIDs() throws(RecordStoreError) -> [String] {
+        state.withLock { $0.newestRTS.keys.sorted(by: Self.byteOrder) }
+    }
+
     /// Commits what is queued unless `failCommits` is set; then completes the rest with `.closed`.
     public func close(timeoutMs: Int) {
         commit(force: true)

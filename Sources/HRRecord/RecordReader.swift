@@ -57,6 +57,12 @@ final class RecordReader {
         }
     }
 
+    /// Every class with a record, in byte order (retention and the cluster's spool flush; not a hot path).
+    func classIDs() throws(RecordStoreError) -> [String] {
+        try reopenIfMoved()
+        return try wrap { () throws(SQLiteError) in try connection.texts("SELECT class FROM classes ORDER BY class") }
+    }
+
     /// After the writer recreated a removed file, reads must go to the new one.
     private func reopenIfMoved() throws(RecordStoreError) {
         guard connection.fileHasMoved() else { return }

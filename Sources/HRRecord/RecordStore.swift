@@ -74,6 +74,12 @@ public protocol RecordStore: AnyObject, Sendable {
     /// Every recorded profile of the class, sorted by participant.
     func profiles(classID: String) throws(RecordStoreError) -> [RecordedProfile]
 
+    /// One participant's recorded profile, or nil (a store that reads profiles one by one cheaply overrides it).
+    func profile(classID: String, participant: String) throws(RecordStoreError) -> RecordedProfile?
+
+    /// Every class with a recorded sample, sorted (byte order).
+    func classIDs() throws(RecordStoreError) -> [String]
+
     /// Deletes every class whose newest sample was received before `cutoffMs` (hub time, Unix ms), in the
     /// background; `completion` gets how many classes went.
     func deleteClasses(receivedBefore cutoffMs: Int64, completion: @escaping @Sendable (Int) -> Void)
@@ -87,4 +93,11 @@ public protocol RecordStore: AnyObject, Sendable {
     /// Commits what is pending (waiting at most `timeoutMs` for a failing store), then stops the store's
     /// thread. Appends after `close` complete with `.closed`.
     func close(timeoutMs: Int)
+}
+
+extension RecordStore {
+    /// The participant's entry of `profiles(classID:)`.
+    public func profile(classID: String, participant: String) throws(RecordStoreError) -> RecordedProfile? {
+        try profiles(classID: classID).first { $0.participant == participant }
+    }
 }

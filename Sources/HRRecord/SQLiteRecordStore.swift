@@ -132,6 +132,13 @@ public final class SQLiteRecordStore: RecordStore {
         }
     }
 
+    public func classIDs() throws(RecordStoreError) -> [String] {
+        try reader.withLock { reader throws(RecordStoreError) in
+            guard let reader else { throw closedForReads }
+            return try reader.classIDs()
+        }
+    }
+
     public func read(classID: String, participant: String?) throws(RecordStoreError) -> any RecordCursor {
         try SQLiteRecordCursor(path: path, classID: classID, participant: participant)
     }
