@@ -86,6 +86,7 @@ extension Relay {
                 continue
             }
             let isNew = inserted[index]
+            if write.client != nil { counters.ackDelay.record(now - first.samples[index].rts) }
             if isNew {
                 counters.recorded += 1
                 standingsRecorded(first.samples[index], now: now)

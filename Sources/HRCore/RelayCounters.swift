@@ -48,6 +48,9 @@ public struct RelayCounters: Sendable, Equatable {
     /// Per delivered sample: estimated age when put into a frame, `now − (ts + device clock offset)`: what
     /// the budget is checked against, the hub's best estimate of the end-to-end delay so far.
     public var age = LatencyHistogram()
+    /// Per sample accepted on a socket and recorded: from its acceptance to its commit reaching the relay, when
+    /// its `ack` is queued (unless an error still holds it back): the record's share of the device's wait.
+    public var ackDelay = LatencyHistogram()
 
     public init() {}
 

@@ -159,6 +159,10 @@ final class HubMetrics {
             now.age, name: "hrhub_sample_age_seconds",
             help: "Per delivered sample: estimated age when put into a frame (now minus capture, clock-corrected).",
             to: &page)
+        Self.appendHistogram(
+            now.ackDelay, name: "hrhub_record_ack_delay_seconds",
+            help: "Per sample accepted on a socket and recorded: acceptance to its commit reaching the relay "
+                + "(its ack is queued then).", to: &page)
         return page
     }
 

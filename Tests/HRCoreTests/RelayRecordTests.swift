@@ -58,6 +58,22 @@ import Testing
         #expect(h.counters.acks == 2)
     }
 
+    @Test func theAckDelayIsTimedFromAcceptanceToTheCommitReachingTheRelay() {
+        let h = harness()
+        let anna = h.publisher("anna")
+        h.hr(anna, seq: 1)
+        h.advance(20)
+        h.hr(anna, seq: 2)
+        record.take(from: h.relay)
+        h.advance(30)
+        record.commitAll(to: h.relay, now: h.now)
+        let delay = h.counters.ackDelay
+        #expect(delay.total == 2)
+        #expect(delay.sumMs == 50 + 30)
+        let bucket50 = LatencyHistogram.boundsMs.firstIndex(of: 50)!
+        #expect(delay.counts[bucket50] == 2, "30 ms and 50 ms both fall in (25, 50]")
+    }
+
     @Test func rejectedSamplesAreCoveredAfterTheirError() {
         let h = harness()
         let anna = h.publisher("anna")
