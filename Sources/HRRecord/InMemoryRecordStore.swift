@@ -129,6 +129,10 @@ public final class InMemoryRecordStore: RecordStore {
         state.withLock { $0.newestRTS.keys.sorted(by: Self.byteOrder) }
     }
 
+    public func profile(classID: String, participant: String) throws(RecordStoreError) -> RecordedProfile? {
+        state.withLock { $0.profiles[classID]?[participant] }
+    }
+
     /// Commits what is queued unless `failCommits` is set; then completes the rest with `.closed`.
     public func close(timeoutMs: Int) {
         commit(force: true)

@@ -8,11 +8,13 @@ final class RecordReader {
     private var recentSeqsStatement: SQLiteStatement
     private var hasRecordStatement: SQLiteStatement
     private var profilesStatement: SQLiteStatement
+    private var profileStatement: SQLiteStatement
 
     init(path: String) throws(RecordStoreError) {
         self.path = path
         connection = try RecordDatabase.openReader(path: path)
-        (recentSeqsStatement, hasRecordStatement, profilesStatement) = try Self.prepare(connection, path: path)
+        (recentSeqsStatement, hasRecordStatement, profilesStatement, profileStatement) = try Self.prepare(
+            connection, path: path)
     }
 
     func recentSeqs(classID: String, participant: String, limit: Int) throws(RecordStoreError) -> [UInt32] {
@@ -63,11 +65,27 @@ final class RecordReader {
         return try wrap { () throws(SQLiteError) in try connection.texts("SELECT class FROM classes ORDER BY class") }
     }
 
+    func profile(classID: String, participant: String) throws(RecordStoreError) -> Profile? {
+        try reopenIfMoved()
+        let statement = profileStatement
+        defer { statement.reset() }
+        return try wrap { () throws(SQLiteError) in
+            try statement.bind(1, classID)
+            try statement.bind(2, participant)
+            guard try statement.step() else { return nil }
+            return Profile(
+                name: statement.isNull(0) ? nil : statement.text(0),
+                hrmax: statement.isNull(1) ? nil : Int(statement.int64(1)),
+                hrrest: statement.isNull(2) ? nil : Int(statement.int64(2)))
+        }
+    }
+
     /// After the writer recreated a removed file, reads must go to the new one.
     private func reopenIfMoved() throws(RecordStoreError) {
         guard connection.fileHasMoved() else { return }
         let fresh = try RecordDatabase.openReader(path: path)
-        (recentSeqsStatement, hasRecordStatement, profilesStatement) = try Self.prepare(fresh, path: path)
+        (recentSeqsStatement, hasRecordStatement, profilesStatement, profileStatement) = try Self.prepare(
+            fresh, path: path)
         connection = fresh
     }
 
@@ -81,14 +99,15 @@ final class RecordReader {
 
     private static func prepare(
         _ connection: SQLiteConnection, path: String
-    ) throws(RecordStoreError) -> (SQLiteStatement, SQLiteStatement, SQLiteStatement) {
+    ) throws(RecordStoreError) -> (SQLiteStatement, SQLiteStatement, SQLiteStatement, SQLiteStatement) {
         do {
             return (
                 try connection.prepare(
                     "SELECT seq FROM samples WHERE class = ?1 AND participant = ?2 ORDER BY seq DESC LIMIT ?3"),
                 try connection.prepare("SELECT 1 FROM classes WHERE class = ?1"),
                 try connection.prepare(
-                    "SELECT participant, name, hrmax, hrrest FROM profiles WHERE class = ?1 ORDER BY participant")
+                    "SELECT participant, name, hrmax, hrrest FROM profiles WHERE class = ?1 ORDER BY participant"),
+                try connection.prepare("SELECT name, hrmax, hrrest FROM profiles WHERE class = ?1 AND participant = ?2")
             )
         } catch {
             throw .readFailed("\(path): \(error.message)")

@@ -139,6 +139,15 @@ public final class SQLiteRecordStore: RecordStore {
         }
     }
 
+    public func profile(classID: String, participant: String) throws(RecordStoreError) -> RecordedProfile? {
+        try reader.withLock { reader throws(RecordStoreError) in
+            guard let reader else { throw closedForReads }
+            return try reader.profile(classID: classID, participant: participant).map {
+                RecordedProfile(classID: classID, participant: participant, profile: $0)
+            }
+        }
+    }
+
     public func read(classID: String, participant: String?) throws(RecordStoreError) -> any RecordCursor {
         try SQLiteRecordCursor(path: path, classID: classID, participant: participant)
     }

@@ -35,6 +35,8 @@ struct InMemoryRecordStoreTests {
         #expect(store.counters.pendingSamples == 0)
         #expect(try store.recentSeqs(classID: "c1", participant: "p1", limit: 2) == [4, 3])
         #expect(try store.profiles(classID: "c1").map(\.profile.hrmax) == [190])
+        #expect(try store.profile(classID: "c1", participant: "p1")?.profile.hrmax == 190)
+        #expect(try store.profile(classID: "c1", participant: "p2") == nil)
     }
 
     @Test func failingCommitsKeepEverythingAndRecover() {

@@ -130,6 +130,10 @@ struct SQLiteRecordStoreTests {
         #expect(
             try store.profiles(classID: "c2") == [RecordedProfile(classID: "c2", participant: "c", profile: Profile())])
         #expect(try store.profiles(classID: "none").isEmpty)
+        #expect(try store.profile(classID: "c1", participant: "b")?.profile == Profile(name: "Bo\u{0}b"))
+        #expect(try store.profile(classID: "c1", participant: "a")?.profile == Profile(name: "Ann", hrrest: 50))
+        #expect(try store.profile(classID: "c1", participant: "c") == nil, "c rides in c2, not c1")
+        #expect(try store.profile(classID: "none", participant: "a") == nil)
     }
 
     @Test func retentionDeletesClassesWhoseNewestSampleIsOlderThanTheCutoff() async throws {
