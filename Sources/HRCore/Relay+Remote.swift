@@ -73,16 +73,27 @@ extension Relay {
                 rider.lastActivityMs = now
                 broadcast(.join(p: rider.id, profile: rider.profile), in: room, now: now)
             }
+            // The origin records it; the standings count it when the shared record says so (`recordedInCluster`).
             admit(entry.sample, arrivedMs: entry.arrivalMs, of: rider, in: room, now: now)
-            // The origin records it; the standings here count it as seen (until the record is shared: CLUSTER.md).
-            let zone = Zones.pct(bpm: entry.sample.bpm, hrmax: rider.profile.hrmax).map {
-                UInt8(Zones.zone(pct: $0, table: config.zones))
-            }
-            standingsRecorded(
-                RecordedSample(
-                    classID: room.id, participant: rider.id, sample: entry.sample, rts: entry.arrivalMs, zone: zone),
-                now: now)
         }
+    }
+
+    /// Samples the cluster's shared record (the JetStream stream) stored, whichever hub published them: they count in
+    /// this hub's standings (each (participant, seq) once, with the zone the origin recorded), so every hub's board
+    /// and leaderboard follow the same record. Classes not in memory are rebuilt from the record when made.
+    public func recordedInCluster(_ samples: [RecordedSample], now: Int64) {
+        for sample in samples { standingsRecorded(sample, now: now) }
+    }
+
+    /// Reads the class's record into its standings again, adding what the read when the room was made could not see
+    /// (samples stored before this hub heard of them through `recordedInCluster`). O(the class's record).
+    public func catchUpStandings(classID: String, now: Int64) {
+        guard let record, let room = rooms[classID], room.standings != nil else { return }
+        var changed = false
+        record.forEachRecorded(classID: classID) { sample in
+            if room.standings!.record(sample) { changed = true }
+        }
+        if changed { boardChanged(room, now: now) }
     }
 
     /// `hub`'s presence: its riders per class. In the classes this hub has, a rider new to presence joins, a

@@ -1,5 +1,7 @@
 import HRCluster
 import HRCore
+import HRProtocol
+import Synchronization
 
 /// The hub's side of a cluster (`--nats`): its NATS connection and what it knows of the other hubs.
 /// Service thread only, like the hub; NATS handlers post to it (Hub+Cluster.swift).
@@ -14,6 +16,11 @@ final class ClusterLink {
     let connection: NATSConnection
     /// Sample subscriptions, one per class this hub has connections in.
     var classSubscriptions: [String: NATSSubscription] = [:]
+    /// With the shared record: a subscription per class in use to what the record stream stores (core NATS sees every
+    /// publish to the stream's subjects), for the standings.
+    var recordSubscriptions: [String: NATSSubscription] = [:]
+    /// Recorded samples received on libnats' threads, waiting for the service thread.
+    let recorded = RecordedInbox()
     var hubsSubscription: NATSSubscription?
     /// Each other hub's last announcement, and when it was last heard from (announcement or samples).
     var announcements: [String: Announcement] = [:]
@@ -47,5 +54,29 @@ final class ClusterLink {
                 || scalar == "_") ? Character(scalar) : "-"
         }
         return String(String(allowed).prefix(50)) + "-\(pid)"
+    }
+}
+
+/// Samples the shared record stored, as a record subscription receives them on libnats' threads, waiting for the
+/// service thread: `add` says whether the inbox was empty (then the caller posts one job that calls `take`).
+final class RecordedInbox: Sendable {
+    private let samples = Mutex<[RecordedSample]>([])
+    /// Recorded messages that did not decode (dropped).
+    let malformed = Atomic<Int>(0)
+
+    /// Adds a sample; true when it is the first since the last `take`.
+    func add(_ sample: RecordedSample) -> Bool {
+        samples.withLock { list in
+            list.append(sample)
+            return list.count == 1
+        }
+    }
+
+    /// Everything added since the last call, in arrival order.
+    func take() -> [RecordedSample] {
+        samples.withLock { list in
+            defer { list.removeAll(keepingCapacity: true) }
+            return list
+        }
     }
 }

@@ -62,7 +62,23 @@ extension Hub {
             subscription.cancel()
             cluster.classSubscriptions[classID] = nil
         }
-        var added = false
+        for (classID, subscription) in cluster.recordSubscriptions where !wanted.contains(classID) {
+            subscription.cancel()
+            cluster.recordSubscriptions[classID] = nil
+        }
+        var newRecordSubscriptions: [String] = []
+        if record?.store is JetStreamRecordStore {
+            for classID in wanted where cluster.recordSubscriptions[classID] == nil {
+                do {
+                    cluster.recordSubscriptions[classID] = try cluster.connection.subscribe(
+                        RecordSubjects.classSamples(classID), handler: recordHandler(cluster))
+                    newRecordSubscriptions.append(classID)
+                } catch {
+                    logger.error("cluster: cannot subscribe to the record of class \(classID): \(error)")
+                }
+            }
+        }
+        var added = !newRecordSubscriptions.isEmpty
         for classID in wanted where cluster.classSubscriptions[classID] == nil {
             do {
                 cluster.classSubscriptions[classID] = try cluster.connection.subscribe(
@@ -76,6 +92,9 @@ extension Hub {
         // The subscriptions are registered at the server before this pass ends, so a client's next message (a
         // ping) proves they are: one round trip to NATS, only when interest grew, bounded.
         cluster.connection.flush(timeoutMs: ClusterLink.subscribeFlushMs)
+        // Whatever was stored between the room's first read of the record and the subscription: read it again (the
+        // standings count each sample once).
+        for classID in newRecordSubscriptions { relay.catchUpStandings(classID: classID, now: now) }
         // A class new here sees the riders the other hubs announced last (not only from their next heartbeat).
         for (hub, announcement) in cluster.announcements {
             relay.applyPresence(of: hub, announcement.classes, now: now)
@@ -99,6 +118,32 @@ extension Hub {
             guard let hub = self else { return }
             server.post { hub.clusterReceived(subject: subject, payload) }
         }
+    }
+
+    /// What a record subscription does with a message, on a libnats thread: decodes it and hands the samples to the
+    /// service thread, one posted job per burst.
+    private func recordHandler(_ cluster: ClusterLink) -> @Sendable (String, [UInt8]) -> Void {
+        let server = self.server
+        let inbox = cluster.recorded
+        return { [weak self] subject, payload in
+            guard let ids = RecordSubjects.parse(subject),
+                let sample = try? RecordMessage.decode(payload, classID: ids.classID, participant: ids.participant)
+            else {
+                inbox.malformed.add(1, ordering: .relaxed)
+                return
+            }
+            guard inbox.add(sample), let hub = self else { return }
+            server.post { hub.clusterRecorded() }
+        }
+    }
+
+    /// Samples the shared record stored (any hub's): into the standings. Service thread.
+    func clusterRecorded() {
+        guard let cluster else { return }
+        let samples = cluster.recorded.take()
+        let now = HubClock.nowMs()
+        relay.recordedInCluster(samples, now: now)
+        applyEffects(now: now)
     }
 
     /// A message from NATS, on the service thread.
@@ -190,9 +235,14 @@ extension Hub {
         return summaries.values.sorted { $0.id < $1.id }
     }
 
-    /// `/healthz` in cluster mode while NATS is unreachable.
+    /// `/healthz` in cluster mode while NATS, or the record stream in it, is unreachable (the hub serves its own
+    /// clients and spools what it records).
     var clusterHealth: HTTPResponse? {
-        guard let cluster, !cluster.connection.isConnected else { return nil }
-        return .text(200, "degraded: cluster unreachable")
+        guard let cluster else { return nil }
+        if !cluster.connection.isConnected { return .text(200, "degraded: cluster unreachable") }
+        if let shared = record?.store as? JetStreamRecordStore, !shared.isStreamReachable {
+            return .text(200, "degraded: record stream unreachable, recording into the local spool")
+        }
+        return nil
     }
 }

@@ -1,4 +1,5 @@
 import CoreMetrics
+import HRCluster
 import HRCore
 import HRProtocol
 import HRRecord
@@ -36,6 +37,9 @@ final class HubMetrics {
     private let storePending: Prometheus.Gauge
     private let recordAvailable: Prometheus.Gauge
     private let clusterConnected: Prometheus.Gauge
+    private let recordSpooling: Prometheus.Gauge
+    private let spoolFlushed: Prometheus.Counter
+    private var lastFlushed = 0
     private let remoteSamples: [String: Prometheus.Counter]
     private let clusterMessages: [String: Prometheus.Counter]
     private var lastCluster = (published: 0, received: 0, malformed: 0)
@@ -88,6 +92,12 @@ final class HubMetrics {
         recordAvailable = gauge("record_available", "state", "1 while the record commits, 0 while it fails (-1: off).")
         clusterConnected = gauge(
             "cluster_connected", "state", "1 while NATS is reachable, 0 while the cluster is unreachable (-1: no --nats).")
+        recordSpooling = gauge(
+            "record_spooling", "state",
+            "1 while the cluster's record stream is unreachable and samples go to the local spool, 0 while they go to "
+                + "the stream (-1: no --nats or --record off).")
+        spoolFlushed = counter(
+            "record_spool_flushed", "Samples republished from the local spool into the record stream, new to it.")
         let remoteHelp = "Samples other hubs accepted, by outcome here: relayed (through the local rules) or duplicate."
         remoteSamples = Dictionary(
             uniqueKeysWithValues: ["relayed", "duplicate"]
@@ -103,6 +113,14 @@ final class HubMetrics {
         let now = relay.counters
         remoteSamples["relayed"]?.increment(by: Int64(now.remoteReceived - last.remoteReceived))
         remoteSamples["duplicate"]?.increment(by: Int64(now.remoteDuplicates - last.remoteDuplicates))
+        if let shared = store as? JetStreamRecordStore {
+            recordSpooling.set(to: shared.isStreamReachable ? 0 : 1)
+            let flushed = shared.flushedFromSpool
+            spoolFlushed.increment(by: Int64(flushed - lastFlushed))
+            lastFlushed = flushed
+        } else {
+            recordSpooling.set(to: -1)
+        }
         if let cluster {
             clusterConnected.set(to: cluster.connection.isConnected ? 1 : 0)
             clusterMessages["published"]?.increment(by: Int64(cluster.published - lastCluster.published))

@@ -63,12 +63,29 @@ struct ServeCommand: ParsableCommand {
         // The record opens before the port: a foreign or corrupt file stops the hub with its name, before any
         // device is told anything.
         let recordLog = RecordHealthLog(logger: logger)
+        let hubID = settings.nats.isEmpty
+            ? nil : settings.hubId ?? ClusterLink.defaultHubID(host: ProcessInfo.processInfo.hostName, pid: getpid())
         var store: (any RecordStore)?
         if settings.record {
             do {
-                store = try SQLiteRecordStore(
-                    dataDirectory: settings.dataDir, sync: settings.sync == .full ? .full : .normal,
+                // In a cluster the record is the JetStream stream every hub shares; the local SQLite store is its spool
+                // while the stream is unreachable (docs/CLUSTER.md).
+                let directory = hubID == nil
+                    ? settings.dataDir : (settings.dataDir as NSString).appendingPathComponent("spool")
+                let local = try SQLiteRecordStore(
+                    dataDirectory: directory,
+                    sync: settings.sync == .full ? .full : .normal,
                     onHealthChange: { health in recordLog.report(health) })
+                if let hubID {
+                    var options = JetStreamRecordStore.Options()
+                    options.replicas = settings.natsReplicas
+                    options.retentionDays = settings.retentionDays
+                    store = try JetStreamRecordStore(
+                        servers: settings.nats, name: "hrhub \(hubID) record", options: options, spool: local,
+                        log: { line in logger.notice("\(line)") })
+                } else {
+                    store = local
+                }
             } catch {
                 logger.critical("cannot open the record: \(error)")
                 throw ExitCode(2)
@@ -94,8 +111,7 @@ struct ServeCommand: ParsableCommand {
         }
 
         let hub = Hub(server: server, settings: settings, store: store, logger: logger)
-        if !settings.nats.isEmpty {
-            let hubID = settings.hubId ?? ClusterLink.defaultHubID(host: ProcessInfo.processInfo.hostName, pid: getpid())
+        if let hubID {
             do {
                 let connection = try NATSConnection(servers: settings.nats, name: "hrhub \(hubID)")
                 hub.cluster = ClusterLink(hubID: hubID, connection: connection)

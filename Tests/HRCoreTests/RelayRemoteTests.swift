@@ -169,9 +169,9 @@ import Testing
     }
 }
 
-/// Remote samples in the standings: every hub's board counts every hub's riders.
+/// Remote samples in the standings: every hub's board counts every hub's riders, from the shared record.
 @Suite struct RelayRemoteStandingsTests {
-    @Test func remoteSamplesScoreLikeCommittedLocalOnesAndDuplicatesDoNot() throws {
+    @Test func recordedSamplesOfOtherHubsScoreLikeCommittedLocalOnesAndDuplicatesDoNot() throws {
         let hub = RelayHarness(record: FakeRecord())
         _ = hub.quietViewer()
         let bob = PresentRider(id: "bob", profile: Profile(hrmax: 200))
@@ -181,12 +181,32 @@ import Testing
             let ms = start + Int64(index) * 1_000
             return AcceptedSample("bob", Sample(seq: UInt32(index + 1), ts: ms, bpm: 190), arrivalMs: ms)
         }
-        for (index, sample) in samples.enumerated() {
-            hub.now = start + Int64(index) * 1_000
-            hub.relay.receiveRemote([sample], classID: "spin", fromHub: "b", now: hub.now)
+        // The live path relays them, the standings wait for the record.
+        hub.relay.receiveRemote(samples, classID: "spin", fromHub: "b", now: hub.now)
+        #expect(hub.relay.standings(classID: "spin")?.tally(of: "bob") == nil)
+        let recorded = samples.map {
+            RecordedSample(classID: "spin", participant: "bob", sample: $0.sample, rts: $0.arrivalMs, zone: 5)
         }
-        hub.relay.receiveRemote(samples, classID: "spin", fromHub: "c", now: hub.now)
-        // 3 intervals of 1 s in zone 5 (190 of 200): 3,000 ms × 8, as for a local rider.
+        hub.relay.recordedInCluster(recorded, now: hub.now)
+        hub.relay.recordedInCluster(recorded, now: hub.now)
+        // 3 intervals of 1 s in zone 5: 3,000 ms × 8, as for a local rider; the second copy counts nothing.
         #expect(try #require(hub.relay.standings(classID: "spin")?.tally(of: "bob")).units == 24_000)
+        hub.relay.recordedInCluster(
+            [RecordedSample(classID: "elsewhere", participant: "bob", sample: samples[0].sample, rts: 0, zone: 5)],
+            now: hub.now)
+        #expect(hub.relay.standings(classID: "elsewhere") == nil)
+    }
+
+    @Test func catchingUpReadsWhatTheRecordGainedSinceTheRoomWasMadeOnce() throws {
+        let record = FakeRecord()
+        let hub = RelayHarness(record: record)
+        _ = hub.quietViewer()
+        #expect(try #require(hub.relay.standings(classID: "spin")).tally(of: "cy") == nil)
+        record.preload("spin", "cy", seqs: 1...3)
+        hub.relay.catchUpStandings(classID: "spin", now: hub.now)
+        hub.relay.catchUpStandings(classID: "spin", now: hub.now)
+        #expect(try #require(hub.relay.standings(classID: "spin")?.tally(of: "cy")).samples == 3)
+        hub.relay.catchUpStandings(classID: "nowhere", now: hub.now)
+        #expect(hub.relay.standings(classID: "nowhere") == nil)
     }
 }

@@ -138,6 +138,9 @@ def cluster(tmp_path):
     try:
         for name in ["a", "b", "c"]:
             hubs.append(Hub(f"hub-{name}", nats, tmp_path / name))
+        # Ready: every hub reaches NATS and has the record stream (created or found at its start).
+        for hub in hubs:
+            wait_until(lambda: hub.healthz() == "ok", 20, f"/healthz ok on {hub.hub_id}")
         yield nats, hubs
     finally:
         for hub in hubs:

@@ -70,13 +70,16 @@ extension HubConfiguration {
         .toggle(
             "record", \.record,
             "keep the class record (acks, durable dedupe, uploads, `GET …/record`); off: no ack, nothing kept"),
-        .text("data-dir", \.dataDir, unit: "directory", "where the record's file `record.sqlite3` lives (created if missing)"),
+        .text(
+            "data-dir", \.dataDir, unit: "directory",
+            "where the record's file `record.sqlite3` lives (created if missing); with --nats, the spool in `spool/`"),
         .choice(
             "sync", \.sync,
             "`normal`: committed samples survive a crash of the hub; `full`: also a power cut (an fsync per commit)"),
         .integer(
             "retention-days", \.retentionDays, 1...36_500, unit: "days",
-            "classes whose newest sample is older than this are deleted from the record (checked hourly)"),
+            "classes whose newest sample is older than this are deleted from the record (checked hourly); with --nats, "
+                + "the record stream keeps each sample this long"),
         .integer(
             "board-interval-ms", \.boardIntervalMs, 1...3_600_000, unit: "ms",
             "a viewing connection gets at most one `board` (leaderboard) message per this long"),
@@ -93,5 +96,8 @@ extension HubConfiguration {
             "nats", \.nats, none: "no cluster",
             "NATS servers (`nats://HOST:PORT`) of a cluster of hubs: classes are shared with every hub on them"),
         .text("hub-id", \.hubId, unit: "id", "this hub's name in the cluster (default: host name and pid)"),
+        .integer(
+            "nats-replicas", \.natsReplicas, 1...5,
+            "replicas of the cluster's record stream in JetStream (3 on a 3-node NATS cluster); with --nats"),
     ]
 }

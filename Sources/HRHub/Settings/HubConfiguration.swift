@@ -48,6 +48,7 @@ struct HubConfiguration: Sendable {
     var demoFirst = 0
     var nats: [String] = []
     var hubId: String?
+    var natsReplicas = 1
 
     /// The merged and validated configuration, and a warning for each deprecated name used. `flags` holds the
     /// command-line flags as given (`["--budget-ms", "700", "--demo"]`).
