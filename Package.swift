@@ -116,7 +116,13 @@ let package = Package(
         // hrprobe's pure logic (stream accounting, SLO, reports, clock offset), through `@testable import`.
         .testTarget(name: "HRProbeTests", dependencies: ["HRProbe", "HRProbeCore", "HRProtocol"]),
         // hrhub's settings table and what is derived from it (flags, variables, file keys, docs).
-        .testTarget(name: "HRHubTests", dependencies: ["HRHub"]),
+        .testTarget(
+            name: "HRHubTests",
+            dependencies: [
+                "HRHub", "HRCore", "HRProtocol", "HRRecord", "HRStandings",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The class record's stores; the crash test runs RecordCrashWriter and kills it mid-run.
         .testTarget(name: "HRRecordTests", dependencies: ["HRRecord", "HRProtocol"]),
         // Appends samples to a SQLiteRecordStore, printing each acked seq, until killed (HRRecordTests' crash test).

@@ -1,3 +1,4 @@
+import HRProtocol
 import HRStandings
 
 /// One class session: its participants (present or recently gone) and the connections viewing it.
@@ -10,8 +11,12 @@ final class ClassRoom {
     var connectionCount = 0
     /// When the last connection left; the class is forgotten `classLingerMs` later.
     var emptySince: Int64?
-    /// Points and ranks from the record (nil with the record off), rebuilt from it when the room is made.
+    /// Points and ranks from the record (nil with the record off, or while being rebuilt from it).
     var standings: ClassStandings?
+    /// While the standings are being rebuilt from the record (off the relay's thread): the rebuild's id, and the
+    /// samples the record reported new meanwhile, applied on top when it arrives (`Relay.standingsRebuilt`).
+    var standingsRebuild: UInt64?
+    var standingsBacklog: [RecordedSample] = []
     /// Whether something a `board` shows may have changed since the last board tick.
     var boardDirty = false
     /// When the room's next board tick is booked; nil when none is.

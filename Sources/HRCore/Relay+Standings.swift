@@ -1,5 +1,26 @@
+import HeapModule
 import HRProtocol
 import HRStandings
+
+/// The relay's standings bookkeeping (stored in `Relay`).
+struct StandingsState {
+    /// When classes' board ticks are due; stale entries are skipped.
+    var boardTicks = Heap<BoardTickDue>()
+    /// Rebuilds asked for and not yet taken by the hub.
+    var rebuilds: [StandingsRebuild] = []
+    var nextRebuildID: UInt64 = 0
+}
+
+/// A class whose standings the hub must rebuild from the record, off the relay's thread: read every committed
+/// sample of `classID` into `ClassStandings(points: points)` and hand the result to `Relay.standingsRebuilt`.
+public struct StandingsRebuild: Sendable, Equatable {
+    /// The class.
+    public let classID: String
+    /// Tells this rebuild from an earlier one of the same class (a class forgotten and made again).
+    public let id: UInt64
+    /// The zone multipliers to build with.
+    public let points: ZonePoints
+}
 
 /// When a class's next `board` tick is due.
 struct BoardTickDue: Comparable {
@@ -20,24 +41,60 @@ struct BoardTickDue: Comparable {
 /// and at most once per interval (its first board, right after `snapshot`, counts).
 extension Relay {
     /// Standings off (the record off): nil. Otherwise a copy of the class's in-memory standings, nil when the
-    /// class is not in memory. For the HTTP endpoints.
+    /// class is not in memory or its standings are still being rebuilt. For the HTTP endpoints.
     public func standings(classID: String) -> ClassStandings? {
         rooms[classID]?.standings
     }
 
-    /// A room just made: its standings from what the record holds for the class (a restart, or a class forgotten
-    /// after `classLingerMs`). Costs one read of the class's whole record (`RecordIndex.forEachRecorded`).
+    /// A room just made: empty standings for a class without a record; for one with a record (a restart, or a class
+    /// forgotten after `classLingerMs`), a rebuild the hub runs off the relay's thread (`takeStandingsRebuilds`).
+    /// Until it arrives the class has no standings (no boards; `standings(classID:)` is nil) and the samples the
+    /// record reports new meanwhile wait in the room, to be applied on top of it.
     func loadStandings(_ room: ClassRoom) {
         guard let record else { return }
-        var standings = ClassStandings(points: config.zonePoints)
-        record.forEachRecorded(classID: room.id) { standings.record($0) }
+        guard record.hasRecord(classID: room.id) else {
+            room.standings = ClassStandings(points: config.zonePoints)
+            return
+        }
+        standingsState.nextRebuildID += 1
+        let rebuild = StandingsRebuild(classID: room.id, id: standingsState.nextRebuildID, points: config.zonePoints)
+        room.standingsRebuild = rebuild.id
+        standingsState.rebuilds.append(rebuild)
+    }
+
+    /// The rebuilds asked for since the last call. For each, the hub reads the class's record off the relay's thread
+    /// and reports the result with `standingsRebuilt`.
+    public func takeStandingsRebuilds() -> [StandingsRebuild] {
+        guard !standingsState.rebuilds.isEmpty else { return [] }
+        defer { standingsState.rebuilds.removeAll(keepingCapacity: true) }
+        return standingsState.rebuilds
+    }
+
+    /// Whether `classID` is in memory with its standings still being rebuilt.
+    public func isRebuildingStandings(classID: String) -> Bool {
+        rooms[classID]?.standingsRebuild != nil
+    }
+
+    /// A rebuild's result: `standings` holds what the record held when the read began (and possibly more). The
+    /// samples reported new since the rebuild was asked for are applied on top; one already in `standings` is
+    /// refused by it (a (participant, seq) is counted once), so each sample counts exactly once. A rebuild for a
+    /// class no longer in memory, or made again since, is dropped.
+    public func standingsRebuilt(_ rebuild: StandingsRebuild, standings: ClassStandings, now: Int64) {
+        guard let room = rooms[rebuild.classID], room.standingsRebuild == rebuild.id else { return }
+        var standings = standings
+        for sample in room.standingsBacklog { standings.record(sample) }
+        room.standingsBacklog = []
+        room.standingsRebuild = nil
         room.standings = standings
+        boardChanged(room, now: now)
     }
 
     /// A sample the record reported as new (`recordCommitted`). A class not in memory is rebuilt from the record
     /// when it is next made, so its sample needs nothing here.
     func standingsRecorded(_ sample: RecordedSample, now: Int64) {
-        guard let room = rooms[sample.classID], room.standings != nil else { return }
+        guard let room = rooms[sample.classID] else { return }
+        if room.standingsRebuild != nil { return room.standingsBacklog.append(sample) }
+        guard room.standings != nil else { return }
         if room.standings!.record(sample) { boardChanged(room, now: now) }
     }
 
@@ -52,13 +109,13 @@ extension Relay {
 
     private func bookBoardTick(_ room: ClassRoom, at: Int64) {
         room.boardTickMs = at
-        boardTicks.insert(BoardTickDue(atMs: at, room: room))
+        standingsState.boardTicks.insert(BoardTickDue(atMs: at, room: room))
     }
 
     /// Runs the board ticks that came due.
     func runBoardTicks(now: Int64) {
-        while let first = boardTicks.min, first.atMs <= now {
-            let due = boardTicks.removeMin()
+        while let first = standingsState.boardTicks.min, first.atMs <= now {
+            let due = standingsState.boardTicks.removeMin()
             guard due.room.boardTickMs == due.atMs, rooms[due.room.id] === due.room else { continue }
             due.room.boardTickMs = nil
             boardTick(due.room, now: now)
@@ -66,14 +123,15 @@ extension Relay {
     }
 
     /// When the next board tick is due.
-    var nextBoardTickMs: Int64 { boardTicks.min?.atMs ?? .max }
+    var nextBoardTickMs: Int64 { standingsState.boardTicks.min?.atMs ?? .max }
 
     /// A viewing connection just got its `snapshot`: its first board, when anyone is ranked.
     func sendFirstBoard(to client: Client, now: Int64) {
         let room = client.room
-        guard client.boardTop > 0, let standings = room.standings else { return }
+        guard client.boardTop > 0, isRecording else { return }
         room.boardViewers += 1
-        if standings.count > 0 {
+        // While the standings are rebuilt, its first board comes with the first tick after.
+        if let standings = room.standings, standings.count > 0 {
             var tick = standings.board(at: now, live: liveReadings(in: room))
             var shared: [Int: OutboundMessage] = [:]
             sendBoard(&tick, to: client, shared: &shared, now: now)
@@ -86,7 +144,7 @@ extension Relay {
 
     /// A viewing connection is gone.
     func boardViewerClosed(_ client: Client) {
-        if client.boardTop > 0, client.room.standings != nil { client.room.boardViewers -= 1 }
+        if client.boardTop > 0, isRecording { client.room.boardViewers -= 1 }
     }
 
     private func boardTick(_ room: ClassRoom, now: Int64) {

@@ -48,8 +48,8 @@ public final class Relay {
     private var flushes = Heap<Flush>()
     /// When connections' held errors come due (`Client.refusals`), earliest first; stale entries are skipped.
     private var refusalFlushes = Heap<Flush>()
-    /// When classes' board ticks are due (Relay+Standings.swift); stale entries are skipped.
-    var boardTicks = Heap<BoardTickDue>()
+    /// Board ticks and standings rebuilds (Relay+Standings.swift).
+    var standingsState = StandingsState()
 
     private struct Flush: Comparable {
         let atMs: Int64

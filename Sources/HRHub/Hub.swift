@@ -35,6 +35,8 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
     var nextRetentionMs: Int64 = 0
     /// The cluster (`--nats`), set before `start`; nil: a hub on its own (Hub+Cluster.swift).
     var cluster: ClusterLink?
+    /// Standings reads off the service thread and the requests waiting for them (Hub+Standings.swift).
+    var standingsReads = StandingsReads()
 
     init(server: LWSServer, settings: HubConfiguration, store: (any RecordStore)?, logger: Logger) {
         self.server = server
@@ -100,6 +102,7 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
     /// (a held sample coming due, or housekeeping).
     func applyEffects(now: Int64) {
         if let record, let batch = relay.takeRecordBatch() { record.submit(batch) }
+        startStandingsRebuilds()
         for effect in relay.takeEffects() {
             switch effect {
             case .write(let id):

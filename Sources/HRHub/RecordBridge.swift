@@ -8,8 +8,9 @@ import Synchronization
 /// store's completions (which come on the store's thread) back to the service thread in one posted job per
 /// burst, where `Hub` reports them to the relay. Also answers the relay's synchronous lookups (`RecordIndex`).
 ///
-/// Threading: `submit`, `takeCompleted` and `recorded` run on the service thread; the store's completion
-/// handler runs on the store's thread and touches only `completed` (under its mutex) and `wake`.
+/// Threading: `submit`, `takeCompleted`, `recorded` and `hasRecord` run on the service thread, `forEachRecorded` on
+/// the standings reader's; the store's completion handler runs on the store's thread and touches only `completed`
+/// (under its mutex) and `wake`.
 final class RecordBridge: RecordIndex, Sendable {
     let store: any RecordStore
     private let logger: Logger
@@ -56,7 +57,18 @@ final class RecordBridge: RecordIndex, Sendable {
         }
     }
 
-    /// Reads the class's record through a cursor, 4,096 rows at a time.
+    func hasRecord(classID: String) -> Bool {
+        do {
+            return try store.hasRecord(classID: classID)
+        } catch {
+            // A rebuild that finds nothing is harmless; missing the record's samples would not be.
+            logger.error("record lookup failed", metadata: ["class": "\(classID)", "error": "\(error)"])
+            return true
+        }
+    }
+
+    /// Reads the class's record through a cursor of its own, 4,096 rows at a time. Any thread (`StandingsRebuilder`).
+    /// A read that fails stops early (logged): the standings then miss what was not read.
     func forEachRecorded(classID: String, _ body: (RecordedSample) -> Void) {
         do {
             let cursor = try store.read(classID: classID, participant: nil)

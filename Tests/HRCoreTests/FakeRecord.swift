@@ -1,5 +1,6 @@
 import HRCore
 import HRProtocol
+import HRStandings
 
 /// A record for relay tests: a set of keys and rows, with commits applied only when a test says so, as a
 /// store's writer thread would (in order, each key at most once).
@@ -28,8 +29,22 @@ final class FakeRecord: RecordIndex {
         return (Array(seqs.sorted(by: >).prefix(limit)), profiles["\(classID)/\(participant)"])
     }
 
-    func forEachRecorded(classID: String, _ body: (RecordedSample) -> Void) {
-        for (key, row) in rows where key.classID == classID { body(row) }
+    func hasRecord(classID: String) -> Bool {
+        rows.keys.contains { $0.classID == classID }
+    }
+
+    /// Standings from every row of `classID`, as the hub's rebuild reads them.
+    func standings(_ classID: String, points: ZonePoints = .standard) -> ClassStandings {
+        var standings = ClassStandings(points: points)
+        for (key, row) in rows where key.classID == classID { standings.record(row) }
+        return standings
+    }
+
+    /// Runs every rebuild the relay asked for, from the rows as they are now, and hands each back.
+    func rebuildAll(for relay: Relay, now: Int64) {
+        for rebuild in relay.takeStandingsRebuilds() {
+            relay.standingsRebuilt(rebuild, standings: standings(rebuild.classID, points: rebuild.points), now: now)
+        }
     }
 
     /// Takes whatever the relay has for the record.

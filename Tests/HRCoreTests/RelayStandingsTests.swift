@@ -188,8 +188,13 @@ import Testing
         let restarted = RelayHarness(record: record)
         #expect(restarted.relay.standings(classID: "spin") == nil, "not in memory yet")
         let viewer = restarted.viewer()
+        #expect(restarted.relay.isRebuildingStandings(classID: "spin"))
+        #expect(restarted.relay.standings(classID: "spin") == nil, "still being rebuilt")
+        #expect(restarted.messages(viewer).boards.isEmpty, "no board before the standings are back")
+        record.rebuildAll(for: restarted.relay, now: restarted.now)
         let after = try #require(restarted.relay.standings(classID: "spin")).summary { _ in nil }
         #expect(after == before)
+        restarted.tick()
         #expect(restarted.messages(viewer).boards.first?.top.map(\.p) == ["bob", "anna"])
     }
 
@@ -208,5 +213,72 @@ import Testing
         h.tick()
         let board = try #require(h.messages(viewer).boards.last)
         #expect(board.top.map(\.p) == ["bob", "anna"])
+    }
+
+    @Test func samplesCommittedDuringARebuildCountExactlyOnce() throws {
+        let h = harness()
+        _ = ride(h, "anna", bpm: 190, count: 5)
+        _ = ride(h, "bob", bpm: 150, count: 5)
+        let restarted = RelayHarness(record: record)
+        restarted.now = h.now
+        let viewer = restarted.viewer()
+        #expect(restarted.relay.isRebuildingStandings(classID: "spin"))
+        let rebuilds = restarted.relay.takeStandingsRebuilds()
+        #expect(rebuilds.map(\.classID) == ["spin"])
+        #expect(restarted.relay.takeStandingsRebuilds().isEmpty, "taken once")
+        // Anna rides on while the record is read: 6 and 7 are committed before the read sees the record (so the read
+        // and the backlog both hold them), 8 after it.
+        let anna = restarted.publisher("anna")
+        for seq: UInt32 in 6...7 {
+            restarted.advance(1_000)
+            restarted.hr(anna, seq: seq, bpm: 190)
+        }
+        record.take(from: restarted.relay)
+        record.commitAll(to: restarted.relay, now: restarted.now)
+        let read = record.standings("spin")
+        restarted.advance(1_000)
+        restarted.hr(anna, seq: 8, bpm: 190)
+        record.take(from: restarted.relay)
+        record.commitAll(to: restarted.relay, now: restarted.now)
+        #expect(restarted.relay.standings(classID: "spin") == nil, "still being rebuilt")
+        #expect(restarted.messages(viewer).boards.isEmpty)
+
+        restarted.relay.standingsRebuilt(rebuilds[0], standings: read, now: restarted.now)
+        let standings = try #require(restarted.relay.standings(classID: "spin"))
+        #expect(!restarted.relay.isRebuildingStandings(classID: "spin"))
+        #expect(standings.tally(of: "anna")?.samples == 8)
+        #expect(standings.tally(of: "anna") == record.standings("spin").tally(of: "anna"), "as if read whole")
+        #expect(standings.tally(of: "bob")?.samples == 5)
+        restarted.tick()
+        let board = try #require(restarted.messages(viewer).boards.last)
+        #expect(board.top.map(\.p) == ["anna", "bob"])
+    }
+
+    @Test func aRebuildForAClassForgottenMeanwhileIsDropped() throws {
+        let h = harness()
+        _ = ride(h, "anna", bpm: 190, count: 3)
+        let restarted = RelayHarness(record: record) { $0.classLingerMs = 1_000 }
+        let first = restarted.viewer()
+        let stale = try #require(restarted.relay.takeStandingsRebuilds().first)
+        restarted.close(first)
+        restarted.advance(2_000)
+        restarted.tick()
+        #expect(restarted.relay.classCount == 0, "forgotten")
+        _ = restarted.viewer()
+        let fresh = try #require(restarted.relay.takeStandingsRebuilds().first)
+        #expect(fresh.id != stale.id)
+        restarted.relay.standingsRebuilt(stale, standings: ClassStandings(), now: restarted.now)
+        #expect(restarted.relay.isRebuildingStandings(classID: "spin"), "the old read is not this room's")
+        restarted.relay.standingsRebuilt(fresh, standings: record.standings("spin"), now: restarted.now)
+        #expect(restarted.relay.standings(classID: "spin")?.tally(of: "anna")?.samples == 3)
+        restarted.relay.standingsRebuilt(fresh, standings: ClassStandings(), now: restarted.now)
+        #expect(restarted.relay.standings(classID: "spin")?.count == 1, "a second delivery changes nothing")
+    }
+
+    @Test func aClassWithoutARecordNeedsNoRebuild() {
+        let h = harness()
+        _ = h.viewer()
+        #expect(h.relay.takeStandingsRebuilds().isEmpty)
+        #expect(h.relay.standings(classID: "spin")?.count == 0)
     }
 }
