@@ -17,8 +17,13 @@ final class ClassRoom {
     /// samples the record reported new meanwhile, applied on top when it arrives (`Relay.standingsRebuilt`).
     var standingsRebuild: UInt64?
     var standingsBacklog: [RecordedSample] = []
-    /// Whether something a `board` shows may have changed since the last board tick.
-    var boardDirty = false
+    /// Counts changes to what a `board` may show (`Relay.boardChanged`); a connection that saw the latest needs no
+    /// board.
+    var boardChange: UInt64 = 0
+    /// The board's encoded entries and buffers, kept from tick to tick (a new one with new standings).
+    var boardBuilder = BoardBuilder()
+    /// Per rider index of `standings`: the rider's `Participant` (for its live reading), once looked up.
+    var boardRiders: [Participant?] = []
     /// When the room's next board tick is booked; nil when none is.
     var boardTickMs: Int64?
     /// When the last board tick ran.

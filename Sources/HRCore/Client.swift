@@ -34,6 +34,10 @@ final class Client {
     var boardSentMs: Int64?
     var boardTopDigest: UInt64 = 0
     var boardSuffixDigest: UInt64 = 0
+    /// The room's `boardChange` when it was last given a board or found to need none (`.max`: never).
+    var boardChange: UInt64 = .max
+    /// Its participant's rider index in the class's standings, once ranked (-1: not known yet).
+    var boardRider: Int32 = -1
 
     init(
         id: ClientID, role: Role, room: ClassRoom, participant: Participant?, queue: SendQueue, isVirtual: Bool

@@ -34,11 +34,15 @@ struct BoardTickDue: Comparable {
 /// The standings' side of the relay (docs/PROTOCOL.md, "Standings: the live leaderboard"): each class's
 /// `ClassStandings`, fed with exactly the samples the record reports as new, and the `board` messages.
 ///
-/// A class's board tick runs at most once per `boardIntervalMs`, only after something a board shows may have
-/// changed (a sample recorded, a live reading released). It builds one `BoardTick`: the top part for each `board`
-/// value is encoded once and its buffer shared by every connection with that value; a participant's `me`/`near`
-/// tail is its own. A connection is sent the board only when a part's digest differs from what it was last sent,
-/// and at most once per interval (its first board, right after `snapshot`, counts).
+/// A class's board ticks run only after something a board shows may have changed (a sample recorded, a live reading
+/// released): each tick serves the board connections that have not seen the change and whose last board went out
+/// an interval ago or more (its first board, right after `snapshot`, counts), at most `boardConnectionsPerTick` of
+/// them; a bigger class is served in turns, its ticks a fraction of the interval apart, so no tick holds the
+/// service thread for long and every connection still sees ranks at most an interval (plus one gap) old. A tick
+/// starts one `BoardTick` from the class's `BoardBuilder`: the top part for each `board` value is encoded once
+/// and its buffer shared by every connection with that value; a participant's `me`/`near` tail is its own,
+/// spliced from entries encoded again only when they change. A connection is sent the board only when a part's
+/// digest differs from what it was last sent (the tail's digest is compared before the tail is built).
 extension Relay {
     /// Standings off (the record off): nil. Otherwise a copy of the class's in-memory standings, nil when the
     /// class is not in memory or its standings are still being rebuilt. For the HTTP endpoints.
@@ -54,6 +58,7 @@ extension Relay {
         guard let record else { return }
         guard record.hasRecord(classID: room.id) else {
             room.standings = ClassStandings(points: config.zonePoints)
+            room.boardBuilder = BoardBuilder()
             return
         }
         standingsState.nextRebuildID += 1
@@ -86,6 +91,10 @@ extension Relay {
         room.standingsBacklog = []
         room.standingsRebuild = nil
         room.standings = standings
+        // Rider indices are the new standings': nothing cached from before holds.
+        room.boardBuilder = BoardBuilder()
+        room.boardRiders = []
+        for viewer in room.viewers { viewer.boardRider = -1 }
         boardChanged(room, now: now)
     }
 
@@ -98,13 +107,22 @@ extension Relay {
         if room.standings!.record(sample) { boardChanged(room, now: now) }
     }
 
-    /// Something a board shows may have changed (a sample recorded, a rider's live reading): books the class's
-    /// board tick, no sooner than one interval after the last.
+    /// Something a board shows may have changed (a sample recorded, a rider's live reading, the standings rebuilt):
+    /// books the class's board tick, no sooner than one gap (`boardGap`) after the last.
     func boardChanged(_ room: ClassRoom, now: Int64) {
         guard room.standings != nil else { return }
-        room.boardDirty = true
+        room.boardChange &+= 1
         guard room.boardTickMs == nil, room.boardViewers > 0 else { return }
-        bookBoardTick(room, at: max(now, room.lastBoardTickMs &+ config.boardIntervalMs))
+        bookBoardTick(room, at: max(now, room.lastBoardTickMs &+ boardGap(room)))
+    }
+
+    /// The time between a class's board ticks while they have work: the interval for a class whose board
+    /// connections one tick serves (`boardConnectionsPerTick`); a fraction of it for a bigger class, whose
+    /// connections are served in turns, the interval spread over as many ticks as it takes.
+    private func boardGap(_ room: ClassRoom) -> Int64 {
+        let perTick = max(1, config.boardConnectionsPerTick)
+        let turns = Int64(max(1, (room.boardViewers + perTick - 1) / perTick))
+        return max(1, (config.boardIntervalMs + turns - 1) / turns)
     }
 
     private func bookBoardTick(_ room: ClassRoom, at: Int64) {
@@ -125,21 +143,27 @@ extension Relay {
     /// When the next board tick is due.
     var nextBoardTickMs: Int64 { standingsState.boardTicks.min?.atMs ?? .max }
 
-    /// A viewing connection just got its `snapshot`: its first board, when anyone is ranked.
+    /// A viewing connection just got its `snapshot`: its first board, when anyone is ranked (while the standings are
+    /// rebuilt, the first tick after serves it). Built for this connection alone: the top part, and `me`/`near`
+    /// from the ranking without a snapshot of it.
     func sendFirstBoard(to client: Client, now: Int64) {
         let room = client.room
         guard client.boardTop > 0, isRecording else { return }
         room.boardViewers += 1
-        // While the standings are rebuilt, its first board comes with the first tick after.
-        if let standings = room.standings, standings.count > 0 {
-            var tick = standings.board(at: now, live: liveReadings(in: room))
-            var shared: [Int: OutboundMessage] = [:]
-            sendBoard(&tick, to: client, shared: &shared, now: now)
+        guard let standings = room.standings, standings.count > 0 else { return }
+        var tick = room.boardBuilder.tick(at: now, standings: standings, live: liveReadings(in: room))
+        let top = tick.top(client.boardTop)
+        var suffix: BoardPart?
+        if let participant = client.participant, let rider = tick.riderIndex(of: participant.id) {
+            client.boardRider = rider
+            suffix = tick.suffix(for: participant.id)
         }
-        if room.boardDirty {
-            room.boardDirty = false
-            boardChanged(room, now: now)
-        }
+        client.boardChange = room.boardChange
+        client.boardSentMs = now
+        client.boardTopDigest = top.digest
+        client.boardSuffixDigest = suffix?.digest ?? 0
+        counters.boards += 1
+        enqueue(OutboundMessage(shared: top.bytes, tail: suffix?.bytes ?? [UInt8(ascii: "}")]), to: client, now: now)
     }
 
     /// A viewing connection is gone.
@@ -147,57 +171,92 @@ extension Relay {
         if client.boardTop > 0, isRecording { client.room.boardViewers -= 1 }
     }
 
+    /// One board tick of `room`: each board connection that has not seen the class's latest change and whose last
+    /// board went out at least an interval ago is sent the board, when what it shows changed; at most
+    /// `boardConnectionsPerTick` of them, the rest in the next tick, one gap later. Connections waiting for their
+    /// interval get a tick when the first of them is due. A connection with nothing new never books a tick.
     private func boardTick(_ room: ClassRoom, now: Int64) {
-        guard room.boardDirty, let standings = room.standings else { return }
-        room.boardDirty = false
+        guard let standings = room.standings, standings.count > 0 else { return }
         room.lastBoardTickMs = now
-        guard standings.count > 0 else { return }
-        var tick = standings.board(at: now, live: liveReadings(in: room))
+        let interval = config.boardIntervalMs
+        let change = room.boardChange
+        let perTick = max(1, config.boardConnectionsPerTick)
+        var tick: BoardTick?
         var shared: [Int: OutboundMessage] = [:]
-        // A connection with a new board whose last one went out less than an interval ago (its first, right after
-        // `snapshot`) waits; an extra tick serves it then. One with nothing new never holds a tick back.
-        var heldUntil = Int64.max
-        for viewer in room.viewers where viewer.boardTop > 0 && !viewer.closing && !viewer.isVirtual {
-            if !sendBoard(&tick, to: viewer, shared: &shared, now: now), let sent = viewer.boardSentMs {
-                heldUntil = min(heldUntil, sent + config.boardIntervalMs)
+        var served = 0
+        var nextDue = Int64.max
+        var more = false
+        for viewer in room.viewers
+        where viewer.boardTop > 0 && viewer.boardChange != change && !viewer.closing && !viewer.isVirtual {
+            if let sent = viewer.boardSentMs, now - sent < interval {
+                nextDue = min(nextDue, sent + interval)
+                continue
             }
+            if served == perTick {
+                more = true
+                break
+            }
+            served += 1
+            if tick == nil {
+                tick = room.boardBuilder.tick(at: now, standings: standings, live: liveReadings(in: room))
+            }
+            sendBoard(&tick!, to: viewer, shared: &shared, now: now)
         }
-        counters.boardTicks += 1
-        if heldUntil < .max {
-            room.boardDirty = true
-            bookBoardTick(room, at: heldUntil)
+        tick = nil
+        guard served > 0 || more || nextDue < .max else { return }
+        if served > 0 { counters.boardTicks += 1 }
+        let gap = boardGap(room)
+        if more {
+            bookBoardTick(room, at: now + gap)
+        } else if nextDue < .max {
+            // A class served in turns keeps its ticks one gap apart; a small one serves a held connection on time.
+            bookBoardTick(room, at: gap < interval ? max(nextDue, now + gap) : nextDue)
         }
     }
 
-    /// Sends `client` this tick's board unless it shows what the client was last sent. Returns false when the
-    /// board is new to the client but its last one went out less than `boardIntervalMs` ago (nothing sent).
-    @discardableResult
+    /// Sends `client` this tick's board unless it shows what the client was last sent (its `me`/`near` is compared
+    /// by digest before it is built).
     private func sendBoard(
         _ tick: inout BoardTick, to client: Client, shared: inout [Int: OutboundMessage], now: Int64
-    ) -> Bool {
+    ) {
+        client.boardChange = client.room.boardChange
         let top = tick.top(client.boardTop)
-        let suffix = client.participant.flatMap { tick.suffix(for: $0.id) }
-        let suffixDigest = suffix?.digest ?? 0
-        if let sent = client.boardSentMs {
-            if top.digest == client.boardTopDigest, suffixDigest == client.boardSuffixDigest { return true }
-            if now - sent < config.boardIntervalMs { return false }
+        var rider: Int32?
+        if let participant = client.participant {
+            if client.boardRider < 0, let index = tick.riderIndex(of: participant.id) { client.boardRider = index }
+            if client.boardRider >= 0 { rider = client.boardRider }
+        }
+        let suffixDigest = rider.map { tick.suffixDigest(rider: $0) } ?? 0
+        if client.boardSentMs != nil, top.digest == client.boardTopDigest, suffixDigest == client.boardSuffixDigest {
+            return
         }
         client.boardSentMs = now
         client.boardTopDigest = top.digest
         client.boardSuffixDigest = suffixDigest
         counters.boards += 1
-        if let suffix {
-            enqueue(OutboundMessage(shared: top.bytes, tail: suffix.bytes), to: client, now: now)
-            return true
+        if let rider {
+            enqueue(OutboundMessage(shared: top.bytes, tail: tick.suffix(rider: rider).bytes), to: client, now: now)
+            return
         }
         let message = shared[client.boardTop] ?? OutboundMessage(shared: top.bytes, tail: [UInt8(ascii: "}")])
         shared[client.boardTop] = message
         enqueue(message, to: client, now: now)
-        return true
     }
 
-    /// Each rider's newest live sample, as a board shows it.
-    private func liveReadings(in room: ClassRoom) -> (String) -> LiveReading? {
-        { p in room.participants[p]?.last.map { (bpm: $0.sample.bpm, zone: $0.zone) } }
+    /// Each rider's newest live sample, as a board shows it, by rider index (the rider's `Participant` is looked up
+    /// by id once, then kept in `room.boardRiders`).
+    private func liveReadings(in room: ClassRoom) -> (Int32, String) -> LiveReading? {
+        { rider, p in
+            let index = Int(rider)
+            if index < room.boardRiders.count, let known = room.boardRiders[index] {
+                return known.last.map { (bpm: $0.sample.bpm, zone: $0.zone) }
+            }
+            guard let participant = room.participants[p] else { return nil }
+            if index >= room.boardRiders.count {
+                room.boardRiders.append(contentsOf: repeatElement(nil, count: index + 1 - room.boardRiders.count))
+            }
+            room.boardRiders[index] = participant
+            return participant.last.map { (bpm: $0.sample.bpm, zone: $0.zone) }
+        }
     }
 }

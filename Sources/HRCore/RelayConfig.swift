@@ -41,6 +41,9 @@ public struct RelayConfig: Sendable {
     public var zonePoints = ZonePoints.standard
     /// A connection is sent at most one `board` per this many ms (`--board-interval-ms`).
     public var boardIntervalMs: Int64 = 1_000
+    /// Board connections one class's board tick serves at most; a class with more is served in turns, its ticks
+    /// `boardIntervalMs` / turns apart (a tick's cost stays ≤ 5 ms at 20,000 participants: bench/RESULTS.md).
+    public var boardConnectionsPerTick = 2_000
 
     public init() {}
 

@@ -125,6 +125,22 @@ public enum HubFrameEncoder {
         out.append(0x5D)
     }
 
+    /// `appendBoardPrefix` from entries already encoded with `appendBoardEntry`.
+    public static func appendBoardPrefix(
+        at: Int64, n: Int, encodedTop top: [ArraySlice<UInt8>], to out: inout [UInt8]
+    ) {
+        out.appendLiteral(#"{"t":"board","at":"#)
+        out.appendDecimal(at)
+        out.appendLiteral(#","n":"#)
+        out.appendDecimal(n)
+        out.appendLiteral(#","top":["#)
+        for (index, entry) in top.enumerated() {
+            if index > 0 { out.append(0x2C) }
+            out.append(contentsOf: entry)
+        }
+        out.append(0x5D)
+    }
+
     /// What follows `appendBoardPrefix`: `}` for a viewer (or a participant not ranked yet), or
     /// `,"me":{…},"near":[…]}` for a ranked participant.
     public static func appendBoardSuffix(

@@ -2,11 +2,12 @@ import HRProtocol
 
 /// The `board` messages of one class for one tick, built lazily and shared.
 ///
-/// A `board` frame for a connection is `[` + `top(n).bytes` + (`suffix(for: p)?.bytes` or `}`) + `]`: the top part
-/// is encoded once per `board` value and shared by every connection with that value; only a ranked participant's
-/// `me`/`near` suffix is their own, spliced from entries each encoded once per tick. Each part carries a digest of
-/// its content (without `at`): send a connection a board only when its top digest or its suffix digest differs from
-/// the last one it was sent.
+/// A `board` frame for a connection is `[` + `top(n).bytes` + (`suffix(…)?.bytes` or `}`) + `]`: the top part is
+/// encoded once per `board` value and shared by every connection with that value; only a ranked participant's
+/// `me`/`near` suffix is their own, spliced from entries each encoded once (and again only when what they show
+/// changed: `BoardBuilder`). Each part carries a digest of its content (without `at`): send a connection a board
+/// only when its top digest or its suffix digest differs from the last one it was sent; `suffixDigest(rider:)`
+/// gives the suffix's digest without building it.
 ///
 /// A tick shares the standings' storage: drop it before recording more samples, or the next `record` copies the
 /// standings.
@@ -16,66 +17,45 @@ public struct BoardTick {
     /// How many riders are ranked.
     public let n: Int
     private let standings: ClassStandings
-    private let live: (String) -> LiveReading?
-    private var tops: [Int: BoardPart] = [:]
-    /// Made on the first `suffix` call: rider indices in rank order, each rider's 0-based rank, and per rank the
-    /// encoded entry (a range of `entryBytes`, `-1` until encoded) and its digest.
-    private var ranking: [Int32] = []
-    private var rankOf: [Int32] = []
-    private var entryStart: [Int32] = []
-    private var entryEnd: [Int32] = []
-    private var entryDigest: [UInt64] = []
-    private var entryBytes: [UInt8] = []
-    private var scratch: [ArraySlice<UInt8>] = []
+    private let builder: BoardBuilder
+    private let live: (Int32, String) -> LiveReading?
 
-    init(at: Int64, standings: ClassStandings, live: @escaping (String) -> LiveReading?) {
+    init(at: Int64, standings: ClassStandings, builder: BoardBuilder, live: @escaping (Int32, String) -> LiveReading?) {
         self.at = at
         n = standings.count
         self.standings = standings
+        self.builder = builder
         self.live = live
     }
 
     /// The shared part for connections with `board` = `count` (1...100): `{"t":"board","at","n","top":[…]`, an
     /// object left open.
     public mutating func top(_ count: Int) -> BoardPart {
-        if let part = tops[count] { return part }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(48 + 72 * max(0, min(count, n)))
-        HubFrameEncoder.appendBoardPrefix(at: at, n: n, top: standings.top(count).map(withLive), to: &bytes)
-        // The digest leaves `at` out: it starts at the comma before "n" (the digits of `at` hold no comma).
-        let from = bytes[16...].firstIndex(of: UInt8(ascii: ",")) ?? 0
-        let part = BoardPart(bytes: bytes, digest: BoardPart.digest(bytes[from...]))
-        tops[count] = part
-        return part
+        builder.top(count, at: at, standings: standings, live: live)
+    }
+
+    /// The rider index of `participant` in these standings (stable for the standings' life: cache it), nil when
+    /// not ranked.
+    public func riderIndex(of participant: String) -> Int32? {
+        standings.riderIndex(of: participant)
+    }
+
+    /// The digest of rider `rider`'s `me`/`near` part, without building its bytes. The first call of a tick takes
+    /// a ranking snapshot (O(riders)); then each is O(1) plus the entries it lists that are new to the tick.
+    public mutating func suffixDigest(rider: Int32) -> UInt64 {
+        builder.suffixDigest(rider: rider, standings: standings, live: live)
+    }
+
+    /// The closing part for rider `rider` (ranked): `,"me":{…},"near":[…]}`, from the ranking snapshot.
+    public mutating func suffix(rider: Int32) -> BoardPart {
+        builder.suffix(rider: rider, standings: standings, live: live)
     }
 
     /// The closing part for participant `p`: `,"me":{…},"near":[…]}`; nil when `p` is not ranked (then close the
-    /// object with `}`).
+    /// object with `}`). Takes no ranking snapshot (O(log riders)): for one connection's board, and for tests.
     public mutating func suffix(for participant: String) -> BoardPart? {
         guard let rider = standings.riderIndex(of: participant) else { return nil }
-        if ranking.isEmpty {
-            prepareRanking()
-        }
-        let rank = Int(rankOf[Int(rider)])
-        let listed = max(0, rank - 2)..<min(n, rank + 3)
-        for other in listed where entryStart[other] < 0 {
-            encodeEntry(rank: other)
-        }
-        // Slices of `entryBytes` are taken only now, after the last append (a live slice would make an append copy).
-        var digest = BoardPart.fnvOffset
-        scratch.removeAll(keepingCapacity: true)
-        for other in listed {
-            digest = BoardPart.combine(digest, entryDigest[other])
-            if other != rank {
-                scratch.append(entryBytes[Int(entryStart[other])..<Int(entryEnd[other])])
-            }
-        }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(32 + Int(entryEnd[rank] - entryStart[rank]) * (listed.count + 1))
-        HubFrameEncoder.appendBoardSuffix(
-            encodedMe: entryBytes[Int(entryStart[rank])..<Int(entryEnd[rank])], encodedNear: scratch, to: &bytes)
-        scratch.removeAll(keepingCapacity: true)
-        return BoardPart(bytes: bytes, digest: digest)
+        return builder.singleSuffix(rider: rider, standings: standings, live: live)
     }
 
     /// The whole message for one connection, as `HubMessage.board` (for tests and tools; the relay splices parts).
@@ -88,34 +68,8 @@ public struct BoardTick {
         return board
     }
 
-    private mutating func prepareRanking() {
-        ranking = standings.ranking()
-        rankOf = Array(repeating: 0, count: ranking.count)
-        for (rank, index) in ranking.enumerated() {
-            rankOf[Int(index)] = Int32(rank)
-        }
-        entryStart = Array(repeating: -1, count: n)
-        entryEnd = Array(repeating: -1, count: n)
-        entryDigest = Array(repeating: 0, count: n)
-        entryBytes.reserveCapacity(72 * min(n, 4_096))
-    }
-
-    private mutating func encodeEntry(rank: Int) {
-        // No method of `self` is called here: each such call copied the whole tick (measured).
-        var entry = standings.entry(ranking[rank], rank: rank + 1)
-        if let reading = live(entry.p) {
-            entry.bpm = reading.bpm
-            entry.zone = reading.zone
-        }
-        let start = entryBytes.count
-        HubFrameEncoder.appendBoardEntry(entry, to: &entryBytes)
-        entryStart[rank] = Int32(start)
-        entryEnd[rank] = Int32(entryBytes.count)
-        entryDigest[rank] = BoardPart.digest(entryBytes[start...])
-    }
-
     private func withLive(_ entry: BoardEntry) -> BoardEntry {
-        guard let reading = live(entry.p) else { return entry }
+        guard let rider = standings.riderIndex(of: entry.p), let reading = live(rider, entry.p) else { return entry }
         var entry = entry
         entry.bpm = reading.bpm
         entry.zone = reading.zone

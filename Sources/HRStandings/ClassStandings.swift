@@ -78,10 +78,12 @@ public struct ClassStandings: Sendable {
         return (me, near)
     }
 
-    /// The standings for one `board` tick at hub time `at`. `live` gives a rider's newest live reading (bpm and
-    /// zone), nil when there is none to show; it is asked only for the riders a board lists.
+    /// The standings for one `board` tick at hub time `at`, with a builder of its own (a relay keeps one
+    /// `BoardBuilder` per class instead, so entries are encoded again only when they change). `live` gives a
+    /// rider's newest live reading (bpm and zone), nil when there is none to show; it is asked only for the riders a
+    /// board lists.
     public func board(at: Int64, live: @escaping (String) -> LiveReading?) -> BoardTick {
-        BoardTick(at: at, standings: self, live: live)
+        BoardBuilder().tick(at: at, standings: self) { _, p in live(p) }
     }
 
     /// The body of `GET /v1/classes/{classId}/leaderboard`: one page of the standings, with `name` from `name`.
@@ -109,8 +111,25 @@ public struct ClassStandings: Sendable {
         StandingsJSON.summary(summaries(name: name))
     }
 
-    /// Every ranked rider index, in rank order (for `BoardTick`).
-    func ranking() -> [Int32] { order.all() }
+    /// Every ranked rider index, in rank order, into `ranking` (its storage reused).
+    func fillRanking(_ ranking: inout [Int32]) { order.fill(&ranking) }
+
+    /// The rider indices of the first `count` ranks.
+    func topRiders(_ count: Int) -> [Int32] { order.riders(from: 0, limit: count) }
+
+    /// The rider indices a `near` around `rider` lists, `rider` included, in rank order, and the 0-based rank of
+    /// the first.
+    func listed(around rider: Int32) -> (first: Int, riders: [Int32]) {
+        let rank = order.rank(of: rider)
+        let first = max(0, rank - 2)
+        return (first, order.riders(from: first, limit: rank + 3 - first))
+    }
+
+    /// The id of rider index `rider`.
+    func id(of rider: Int32) -> String { order.ids[Int(rider)] }
+
+    /// The points of rider index `rider`, in tenths.
+    func tenths(of rider: Int32) -> Int64 { RiderTally.tenths(units: order.units[Int(rider)]) }
 
     /// The entry of rider index `rider` at 1-based `rank`, without live fields.
     func entry(_ rider: Int32, rank: Int) -> BoardEntry {
@@ -118,8 +137,9 @@ public struct ClassStandings: Sendable {
             p: order.ids[Int(rider)], rank: rank, pointsTenths: RiderTally.tenths(units: order.units[Int(rider)]))
     }
 
-    /// The rider index of `participant`.
-    func riderIndex(of participant: String) -> Int32? { riderIndex[participant] }
+    /// The rider index of `participant` (dense, from 0, in order of first recorded sample; stable for the life of
+    /// these standings), nil when not ranked.
+    public func riderIndex(of participant: String) -> Int32? { riderIndex[participant] }
 }
 
 /// A rider's newest live reading as a board shows it.

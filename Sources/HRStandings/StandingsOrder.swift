@@ -108,11 +108,17 @@ struct StandingsOrder: Sendable {
     /// Every rider in rank order.
     func all() -> [Int32] {
         var result: [Int32] = []
+        fill(&result)
+        return result
+    }
+
+    /// Every rider in rank order, into `result` (its storage reused).
+    func fill(_ result: inout [Int32]) {
+        result.removeAll(keepingCapacity: true)
         result.reserveCapacity(count)
         for block in blocks {
             result.append(contentsOf: block)
         }
-        return result
     }
 
     /// The first position whose rider does not rank before `rider` (for a ranked rider: their own position).

@@ -281,4 +281,52 @@ import Testing
         #expect(h.relay.takeStandingsRebuilds().isEmpty)
         #expect(h.relay.standings(classID: "spin")?.count == 0)
     }
+
+    @Test func aBigClassIsServedInTurnsEachConnectionAtMostOncePerInterval() throws {
+        // 2 connections per tick, 5 screens (one a participant's): 3 turns, ticks ceil(1000 / 3) = 334 ms apart.
+        let h = harness { $0.boardConnectionsPerTick = 2 }
+        let anna = ride(h, "anna", bpm: 190, count: 2)
+        _ = ride(h, "bob", bpm: 150, count: 2)
+        var screens = (0..<4).map { _ in h.viewer() }
+        screens.append(h.open(.participant, "bob"))  // bob's own screen (takes his device's place)
+        var boards: [ClientID: [Board]] = [:]
+        func collect() {
+            for screen in screens { boards[screen, default: []] += h.messages(screen).boards }
+        }
+        collect()
+        #expect(screens.allSatisfy { boards[$0]?.count == 1 }, "each screen's first board, right after its snapshot")
+        // Anna rides on at 1 Hz for 6 s; the hub is woken whenever it asks to be.
+        var changes: [Int64] = []
+        var nextSample = h.now + 1_000
+        let end = h.now + 6_000
+        var seq: UInt32 = 3
+        while h.now < end {
+            h.now = min(max(h.relay.nextWakeMs, h.now + 1), nextSample)
+            if h.now == nextSample {
+                h.hr(anna, seq: seq, bpm: 150 + UInt8(seq % 40), ts: h.now)
+                commit(h)
+                changes.append(h.now)
+                seq += 1
+                nextSample += 1_000
+            }
+            h.tick()
+            collect()
+        }
+        var perTick: [Int64: Int] = [:]
+        for screen in screens {
+            let times = try #require(boards[screen]).map(\.at)
+            for (earlier, later) in zip(times, times.dropFirst()) {
+                #expect(later - earlier >= 1_000, "at most one board per interval per connection")
+            }
+            for at in times.dropFirst() { perTick[at, default: 0] += 1 }
+            // Every change reaches every screen within an interval and one gap.
+            for change in changes.dropLast(2) {
+                #expect(times.contains { $0 >= change && $0 <= change + 1_334 }, "a board within 1,334 ms of \(change)")
+            }
+        }
+        #expect(perTick.values.allSatisfy { $0 <= 2 }, "a tick serves 2 connections at most")
+        #expect(perTick.count >= 3 * 5, "the turns are spread over the interval")
+        let mine = try #require(boards[screens[4]]?.last)
+        #expect(mine.me?.p == "bob")
+    }
 }
