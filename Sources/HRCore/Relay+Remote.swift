@@ -86,14 +86,12 @@ extension Relay {
     }
 
     /// Reads the class's record into its standings again, adding what the read when the room was made could not see
-    /// (samples stored before this hub heard of them through `recordedInCluster`). O(the class's record).
+    /// (samples stored before this hub heard of them through `recordedInCluster`). The read runs off the relay's
+    /// thread like a rebuild (`takeStandingsRebuilds`); the standings so far keep counting and showing meanwhile, and
+    /// the read replaces them when it comes back (each sample counted once). A read still under way is superseded.
     public func catchUpStandings(classID: String, now: Int64) {
-        guard let record, let room = rooms[classID], room.standings != nil else { return }
-        var changed = false
-        record.forEachRecorded(classID: classID) { sample in
-            if room.standings!.record(sample) { changed = true }
-        }
-        if changed { boardChanged(room, now: now) }
+        guard record != nil, let room = rooms[classID] else { return }
+        requestStandingsRead(room)
     }
 
     /// `hub`'s presence: its riders per class. In the classes this hub has, a rider new to presence joins, a

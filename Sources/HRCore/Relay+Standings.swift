@@ -45,7 +45,7 @@ struct BoardTickDue: Comparable {
 /// digest differs from what it was last sent (the tail's digest is compared before the tail is built).
 extension Relay {
     /// Standings off (the record off): nil. Otherwise a copy of the class's in-memory standings, nil when the
-    /// class is not in memory or its standings are still being rebuilt. For the HTTP endpoints.
+    /// class is not in memory or the first read of its record is still under way. For the HTTP endpoints.
     public func standings(classID: String) -> ClassStandings? {
         rooms[classID]?.standings
     }
@@ -61,6 +61,12 @@ extension Relay {
             room.boardBuilder = BoardBuilder()
             return
         }
+        requestStandingsRead(room)
+    }
+
+    /// Asks the hub for a read of the class's whole record (superseding one under way: its result will be dropped).
+    /// The samples the record reports new from now on are kept in the room's backlog until the read arrives.
+    func requestStandingsRead(_ room: ClassRoom) {
         standingsState.nextRebuildID += 1
         let rebuild = StandingsRebuild(classID: room.id, id: standingsState.nextRebuildID, points: config.zonePoints)
         room.standingsRebuild = rebuild.id
@@ -75,15 +81,15 @@ extension Relay {
         return standingsState.rebuilds
     }
 
-    /// Whether `classID` is in memory with its standings still being rebuilt.
+    /// Whether `classID` is in memory with a read of its record under way (its first, or a catch-up).
     public func isRebuildingStandings(classID: String) -> Bool {
         rooms[classID]?.standingsRebuild != nil
     }
 
     /// A rebuild's result: `standings` holds what the record held when the read began (and possibly more). The
-    /// samples reported new since the rebuild was asked for are applied on top; one already in `standings` is
-    /// refused by it (a (participant, seq) is counted once), so each sample counts exactly once. A rebuild for a
-    /// class no longer in memory, or made again since, is dropped.
+    /// samples reported new since the read was asked for are applied on top; one already in `standings` is
+    /// refused by it (a (participant, seq) is counted once), so each sample counts exactly once. The result replaces
+    /// the class's standings. A rebuild for a class no longer in memory, made again since, or superseded, is dropped.
     public func standingsRebuilt(_ rebuild: StandingsRebuild, standings: ClassStandings, now: Int64) {
         guard let room = rooms[rebuild.classID], room.standingsRebuild == rebuild.id else { return }
         var standings = standings
@@ -99,10 +105,11 @@ extension Relay {
     }
 
     /// A sample the record reported as new (`recordCommitted`). A class not in memory is rebuilt from the record
-    /// when it is next made, so its sample needs nothing here.
+    /// when it is next made, so its sample needs nothing here. While a read of the class's record is under way, the
+    /// sample also waits in the backlog, for the read's result.
     func standingsRecorded(_ sample: RecordedSample, now: Int64) {
         guard let room = rooms[sample.classID] else { return }
-        if room.standingsRebuild != nil { return room.standingsBacklog.append(sample) }
+        if room.standingsRebuild != nil { room.standingsBacklog.append(sample) }
         guard room.standings != nil else { return }
         if room.standings!.record(sample) { boardChanged(room, now: now) }
     }
