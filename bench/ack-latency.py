@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 from websockets.asyncio.client import connect
 
@@ -31,6 +32,8 @@ async def publisher(url: str, name: str, seconds: float, lat: list) -> None:
                         now = time.monotonic()
                         for seq in [s for s in sent if s <= m["seq"]]:
                             lat.append((now - sent.pop(seq)) * 1000)
+                            if lat[-1] > 100:
+                                print(f"slow {name} seq {seq} {lat[-1]:.0f} ms at {now:.2f}", file=sys.stderr)
 
         task = asyncio.create_task(reader())
         for seq in range(1, int(seconds * 10) + 1):
@@ -42,6 +45,21 @@ async def publisher(url: str, name: str, seconds: float, lat: list) -> None:
             await asyncio.sleep(0.05)
         task.cancel()
         assert not sent, f"{len(sent)} samples never acked"
+
+
+def hub_ack_delay(url: str) -> str:
+    """The hub's own view, from /metrics: the share of recorded socket samples whose commit reached the relay
+    within 50 ms of acceptance, and the smallest bucket bound holding 99 % of them."""
+    page = urllib.request.urlopen(url.replace("ws://", "http://") + "/metrics", timeout=10).read().decode()
+    buckets = []
+    for line in page.splitlines():
+        if line.startswith("hrhub_record_ack_delay_seconds_bucket"):
+            bound = line.split('le="')[1].split('"')[0]
+            buckets.append((float("inf") if bound == "+Inf" else float(bound) * 1000, int(line.split()[-1])))
+    total = buckets[-1][1]
+    within50 = next(c for b, c in buckets if b >= 50)
+    p99 = next(b for b, c in buckets if c >= 0.99 * total)
+    return f"{100 * within50 / total:.2f} % ≤ 50 ms, p99 ≤ {p99:g} ms"
 
 
 def run(bin_dir: str, sync: str, seconds: float, probes: int) -> str:
@@ -61,11 +79,12 @@ def run(bin_dir: str, sync: str, seconds: float, probes: int) -> str:
             await asyncio.gather(*(publisher(url, f"p{i}", seconds, lat) for i in range(probes)))
 
         asyncio.run(all_probes())
+        hub_side = hub_ack_delay(url)
         load.wait(timeout=seconds + 60)
         lat.sort()
         pick = lambda q: lat[min(len(lat) - 1, int(len(lat) * q))]
         load_avg = os.getloadavg()[0]
-        return (f"| {sync} | {load_avg:.2f} | {len(lat)} | {pick(0.5):.1f} | {pick(0.99):.1f} | {lat[-1]:.1f} |")
+        return (f"| {sync} | {load_avg:.2f} | {len(lat)} | {pick(0.5):.1f} | {pick(0.99):.1f} | {lat[-1]:.1f} | {hub_side} |")
     finally:
         hub.terminate()
         hub.wait(timeout=30)
@@ -76,7 +95,7 @@ if __name__ == "__main__":
     bin_dir = sys.argv[1]
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 20
     probes = int(sys.argv[3]) if len(sys.argv) > 3 else 5
-    print("| sync | load avg (end) | acked samples | ack p50 ms | ack p99 ms | ack max ms |")
-    print("|---|---|---:|---:|---:|---:|")
+    print("| sync | load avg (end) | acked samples | ack p50 ms | ack p99 ms | ack max ms | hub side (accept → commit at the relay) |")
+    print("|---|---|---:|---:|---:|---:|---|")
     for sync in ("normal", "full"):
         print(run(bin_dir, sync, seconds, probes), flush=True)

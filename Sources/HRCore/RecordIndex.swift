@@ -25,6 +25,13 @@ public struct RecordBatch: Sendable {
     public var samples: [RecordedSample]
     /// Profile updates (`hello`) since the previous batch.
     public var profiles: [RecordedProfile]
+
+    /// A batch as the relay takes it (public for tests that drive a store without a relay).
+    public init(id: UInt64, samples: [RecordedSample], profiles: [RecordedProfile] = []) {
+        self.id = id
+        self.samples = samples
+        self.profiles = profiles
+    }
 }
 
 /// An offline upload (`POST …/samples`) waiting for its commit; the hub answers the HTTP request when the relay

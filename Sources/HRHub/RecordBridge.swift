@@ -17,7 +17,10 @@ final class RecordBridge: RecordIndex, Sendable {
     /// Batches the store has finished and the relay has not heard of yet, in completion order.
     private let completed = Mutex<[(id: UInt64, inserted: [Bool]?)]>([])
     /// Posts a job to the service thread that reports completions (`whenCompleted`, set before the first batch).
-    private let wake = Mutex<(@Sendable () -> Void)?>(nil)
+    /// In a struct, not as a bare closure: a generic container holding a function type (`Mutex<(() -> Void)?>`)
+    /// makes every `withLock` re-wrap the stored closure in two reabstraction thunks on write-back, so a closure
+    /// read once per commit grew into a chain of hundreds of thousands of thunks and each call walked it all.
+    private let wake = Mutex<WakeAction?>(nil)
 
     init(store: any RecordStore, logger: Logger) {
         self.store = store
@@ -27,7 +30,7 @@ final class RecordBridge: RecordIndex, Sendable {
     /// What to call (on the store's thread) when completions are waiting: it should post a job to the service
     /// thread that calls `takeCompleted`.
     func whenCompleted(_ action: @escaping @Sendable () -> Void) {
-        wake.withLock { $0 = action }
+        wake.withLock { $0 = WakeAction(call: action) }
     }
 
     /// Hands a batch to the store. Service thread; returns at once.
@@ -45,7 +48,7 @@ final class RecordBridge: RecordIndex, Sendable {
                 list.append((id, inserted))
                 return list.count == 1
             }
-            if first { wake.withLock { $0 }?() }
+            if first { wake.withLock { $0 }?.call() }
         }
     }
 
@@ -93,4 +96,9 @@ final class RecordBridge: RecordIndex, Sendable {
             return ([], nil)
         }
     }
+}
+
+/// A closure kept in a struct, so a generic container stores it at its natural abstraction (see `wake`).
+struct WakeAction: Sendable {
+    let call: @Sendable () -> Void
 }

@@ -155,19 +155,21 @@ struct ServeCommand: ParsableCommand {
 /// already bounded by the drain timeout, and `Hub.beginDrain` runs once), and one that comes while the server
 /// is torn down is dropped by `LWSServer.post`.
 final class DrainRequest: Sendable {
-    private let state = Mutex<(fired: Bool, action: (@Sendable () -> Void)?)>((false, nil))
+    /// The action in a struct (`WakeAction`): a closure inside a generic container's tuple would be re-wrapped in
+    /// reabstraction thunks by every `withLock` (see `RecordBridge.wake`).
+    private let state = Mutex<(fired: Bool, action: WakeAction?)>((false, nil))
 
     func fire() {
-        let action = state.withLock { state -> (@Sendable () -> Void)? in
+        let action = state.withLock { state -> WakeAction? in
             state.fired = true
             return state.action
         }
-        action?()
+        action?.call()
     }
 
     func arm(_ action: @escaping @Sendable () -> Void) {
         let fired = state.withLock { state -> Bool in
-            state.action = action
+            state.action = WakeAction(call: action)
             return state.fired
         }
         if fired { action() }
