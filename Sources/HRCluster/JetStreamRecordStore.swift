@@ -234,14 +234,16 @@ public final class JetStreamRecordStore: RecordStore, @unchecked Sendable {
         guard limit > 0 else { return [] }
         var seqs = Set(try spool.recentSeqs(classID: classID, participant: participant, limit: limit))
         let subject = RecordSubjects.samples(classID: classID, participant: participant)
-        do {
-            if limit == 1 {
-                if let last = try lastSeq(subject) { seqs.insert(last) }
-            } else {
-                seqs.formUnion(try streamSeqs(subject))
-            }
-        } catch {
-            // Degraded: the spool's answer; the stream's Msg-Id dedupe still refuses a second copy within its window.
+        // Degraded (the stream unreachable, or a read failing): the spool's answer alone; the store still refuses a
+        // second copy of a key when the stream is back.
+        if connection.isConnected {
+            do {
+                if limit == 1 {
+                    if let last = try lastSeq(subject) { seqs.insert(last) }
+                } else {
+                    seqs.formUnion(try streamSeqs(subject))
+                }
+            } catch {}
         }
         return Array(seqs.sorted(by: >).prefix(limit))
     }
@@ -303,7 +305,10 @@ public final class JetStreamRecordStore: RecordStore, @unchecked Sendable {
 
     // MARK: - Stream reads (any thread)
 
+    /// Runs a stream read; fails at once while NATS is unreachable (a request would only time out, and the hub's
+    /// thread would wait for it).
     private func stream<T>(_ body: () throws(NATSError) -> T) throws(RecordStoreError) -> T {
+        guard connection.isConnected else { throw .readFailed("the record stream is unreachable (no NATS)") }
         do {
             return try body()
         } catch {

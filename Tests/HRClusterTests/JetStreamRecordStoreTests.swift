@@ -1,5 +1,5 @@
 import Foundation
-import HRCluster
+@testable import HRCluster
 import HRProtocol
 import HRRecord
 import Synchronization
@@ -226,5 +226,74 @@ import Testing
         #expect(RecordSubjects.parse("hrhub.v1.record.c1") == nil)
         #expect(RecordSubjects.parse("hrhub.v1.class.c1.samples") == nil)
         #expect(RecordSubjects.parse("hrhub.v1.record.c1.a b") == nil)
+    }
+
+    @Test func beyondTheDuplicateWindowASampleIsStillStoredOnce() async throws {
+        let server = try JetStreamServer()
+        defer { server.remove() }
+        var options = JetStreamRecordStore.Options()
+        options.duplicateWindowMs = 100  // the stream soon forgets Msg-Ids: the store's own check must hold
+        let first = try JetStreamRecordStore(servers: [server.url], name: "first", options: options, spool: InMemoryRecordStore())
+        #expect(eventually { first.isStreamReachable })
+        let stored = await withCheckedContinuation { continuation in
+            first.append([3, 1, 2].map { Self.sample($0) }) { continuation.resume(returning: $0) }
+        }
+        #expect(stored == .success([true, true, true]))
+        first.close(timeoutMs: 2_000)
+        let later = try JetStreamRecordStore(servers: [server.url], name: "later", options: options, spool: InMemoryRecordStore())
+        #expect(eventually { later.isStreamReachable })
+        // A resend at the top, one below it, and a new one.
+        let resent = await withCheckedContinuation { continuation in
+            later.append([3, 2, 4].map { Self.sample($0) }) { continuation.resume(returning: $0) }
+        }
+        #expect(resent == .success([false, false, true]))
+        let connection = try NATSConnection(servers: [server.url], name: "count")
+        let stream = try JetStream(
+            connection: connection, stream: RecordSubjects.stream, maxInFlight: 16, stallMs: 1_000, onPublished: { _, _ in })
+        let subject = RecordSubjects.samples(classID: "c1", participant: "p1")
+        #expect(try stream.subjects(matching: subject) == [subject: 4], "four messages, one per seq")
+        stream.close()
+        connection.close()
+        later.close(timeoutMs: 2_000)
+    }
+
+    @Test func aCopyStoredWithoutMsgIdIsReadOnce() async throws {
+        let server = try JetStreamServer()
+        defer { server.remove() }
+        let store = try Self.store(server)
+        _ = await withCheckedContinuation { continuation in
+            store.append([Self.sample(1), Self.sample(2)]) { continuation.resume(returning: $0) }
+        }
+        // Another writer (a core publish, no Msg-Id) stores a second copy of seq 2 and a message that is not a sample.
+        let raw = try NATSConnection(servers: [server.url], name: "raw")
+        let subject = RecordSubjects.samples(classID: "c1", participant: "p1")
+        #expect(raw.publish(subject, RecordMessage.encode(Self.sample(2))))
+        #expect(raw.publish(subject, [1, 3, 0]))
+        #expect(raw.flush(timeoutMs: 2_000))
+        #expect(eventually { (try? Self.all(store).count) == 2 })
+        #expect(try Self.all(store) == [Self.sample(1), Self.sample(2)])
+        raw.close()
+        store.close(timeoutMs: 2_000)
+    }
+
+    @Test func whileTheStreamIsUnreachableReadsAnswerFromTheSpoolAtOnceOrFail() async throws {
+        let server = try JetStreamServer()
+        defer { server.remove() }
+        let spool = InMemoryRecordStore()
+        let store = try Self.store(server, spool: spool)
+        _ = await withCheckedContinuation { continuation in
+            store.append([Self.sample(1), Self.sample(2)]) { continuation.resume(returning: $0) }
+        }
+        server.stop()
+        #expect(eventually { !store.isStreamReachable && store.health == .available })
+        let spooled = await withCheckedContinuation { continuation in
+            store.append([Self.sample(3)]) { continuation.resume(returning: $0) }
+        }
+        #expect(spooled == .success([true]))
+        #expect(try store.recentSeqs(classID: "c1", participant: "p1", limit: 10) == [3])
+        #expect(try store.hasRecord(classID: "c1"), "the spool has it")
+        #expect(throws: RecordStoreError.self) { try store.hasRecord(classID: "c2") }
+        #expect(throws: RecordStoreError.self) { try store.read(classID: "c1", participant: nil) }
+        store.close(timeoutMs: 2_000)
     }
 }
