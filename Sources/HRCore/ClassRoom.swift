@@ -30,6 +30,11 @@ final class ClassRoom {
     var lastBoardTickMs: Int64 = .min
     /// Viewing connections with `board` > 0.
     var boardViewers = 0
+    /// With the class tick: what the class's viewers get on the next tick, in order (samples released and
+    /// messages broadcast since the last one).
+    var tickBatch: [OutboundMessage] = []
+    /// Whether the room is booked for the next class tick.
+    var ticking = false
 
     init(id: String) { self.id = id }
 

@@ -12,10 +12,10 @@ final class Client {
     let isVirtual: Bool
     /// Whether the transport was already asked for a write that has not yet found the queue empty.
     var writeRequested = false
-    /// Frames this connection may still be sent at once (`RelayConfig.maxFrameRate`); nil: no limit.
-    var frames: TokenBucket?
-    /// When a write held back by `frames` is booked to be asked for.
-    var flushAtMs: Int64?
+    /// A tick's frame shared with the class's other viewers, not written yet; it goes before anything in `queue`.
+    var shared: SharedFrame?
+    /// How much of the room's `tickBatch` was there before this connection began viewing (it gets the rest).
+    var tickBatchStart = 0
     /// A close was requested; nothing more is queued.
     var closing = false
     /// Errors this connection caused (duplicates excepted), towards `maxErrors`.

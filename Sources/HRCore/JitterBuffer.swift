@@ -37,10 +37,17 @@ public struct JitterBuffer: Sendable {
         /// Jitter this small is not worth waiting for: a screen updating once a second cannot show it, and
         /// a loaded LAN or loopback jitters by a few ms all the time. It is taken off the delay.
         public var toleranceMs: Int64 = 15
+        /// The class tick (0: none). With one, release times fall on its grid (`Grid`).
+        public var tickMs: Int64 = 0
+        /// The class budget, for the grid: a release is never moved past `capture + budgetMs` if a tick before
+        /// that is still to come.
+        public var budgetMs: Int64 = 800
 
-        public init(enabled: Bool = true, maxDelayMs: Int64 = 400) {
+        public init(enabled: Bool = true, maxDelayMs: Int64 = 400, tickMs: Int64 = 0, budgetMs: Int64 = 800) {
             self.enabled = enabled
             self.maxDelayMs = maxDelayMs
+            self.tickMs = tickMs
+            self.budgetMs = budgetMs
         }
     }
 
@@ -80,7 +87,11 @@ public struct JitterBuffer: Sendable {
             // could cover: counting it would only hold the on-time samples after it back.
             observe(extra)
         }
-        let release = max(arrivalMs, earliest &+ playoutDelayMs)
+        var release = max(arrivalMs, earliest &+ playoutDelayMs)
+        if settings.tickMs > 0 {
+            release = Self.tick(
+                due: release, arrivalMs: arrivalMs, deadlineMs: earliest &+ settings.budgetMs, tickMs: settings.tickMs)
+        }
         let entry = Held(sample: sample, arrivalMs: arrivalMs, releaseMs: release)
         let index = held.firstIndex { $0.sample.seq > sample.seq } ?? held.endIndex
         held.insert(entry, at: index)
@@ -93,6 +104,32 @@ public struct JitterBuffer: Sendable {
         let due = Array(held[...last])
         held.removeSubrange(...last)
         return due
+    }
+
+    /// The tick a sample due at `due` goes out on: the first tick at or after `due` that is later than its arrival;
+    /// when that one would take it past its budget deadline (`capture + budget`), the last tick before the
+    /// deadline instead, provided it is still later than the arrival (the playout delay is cut short rather than
+    /// the sample lost). Without such a tick it stays on the first one, where the budget names it late.
+    public static func tick(due: Int64, arrivalMs: Int64, deadlineMs: Int64, tickMs: Int64) -> Int64 {
+        var tick = ceiling(due, tickMs)
+        if tick <= arrivalMs { tick += tickMs }
+        if tick > deadlineMs {
+            let last = floor(deadlineMs, tickMs)
+            if last > arrivalMs { tick = last }
+        }
+        return tick
+    }
+
+    /// The grid point at or below `ms` (floor division, so negative times stay on the grid too).
+    public static func floor(_ ms: Int64, _ tickMs: Int64) -> Int64 {
+        let remainder = ms % tickMs
+        return remainder < 0 ? ms - remainder - tickMs : ms - remainder
+    }
+
+    /// The grid point at or above `ms`.
+    public static func ceiling(_ ms: Int64, _ tickMs: Int64) -> Int64 {
+        let below = floor(ms, tickMs)
+        return below == ms ? ms : below + tickMs
     }
 
     /// Adds one extra delay to the window and recomputes the playout delay.

@@ -22,4 +22,11 @@ public struct LatencyHistogram: Sendable, Equatable {
         sumMs += value
         total += 1
     }
+
+    /// Adds every value `other` recorded.
+    public mutating func add(_ other: LatencyHistogram) {
+        for index in counts.indices { counts[index] += other.counts[index] }
+        sumMs += other.sumMs
+        total += other.total
+    }
 }

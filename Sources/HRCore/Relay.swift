@@ -4,7 +4,7 @@ import HRProtocol
 
 /// What the transport must do after the relay handled an event.
 public enum RelayEffect: Equatable, Sendable {
-    /// The client has something to send: ask for a writable callback, then call `nextFrame`.
+    /// The client has something to send: when its socket can take it, write what `nextFrame` gives.
     case write(ClientID)
     /// Close the client with this code; with `flushFirst`, after writing what is queued.
     case close(ClientID, CloseCode, flushFirst: Bool)
@@ -18,9 +18,10 @@ public enum RelayEffect: Equatable, Sendable {
 ///
 /// Pure and single-threaded: no I/O, no clocks. Every method takes the current hub time (Unix ms) as `now`
 /// and records what the transport must do in `effects`, which the caller takes with `takeEffects()` after
-/// each event. A sample's way through: `receive(.hr)` → dedupe, rate limit → release → encoded once →
-/// `SendQueue.enqueue` for every viewer of the class → `.write` effects → `nextFrame` builds one frame per
-/// write from each queue.
+/// each event. A sample's way through: `receive(.hr)` → dedupe, rate limit → jitter buffer → released on its
+/// class tick (`RelayConfig.tickMs`) → encoded once → one frame per wire format and mode, shared by every viewer
+/// with nothing else pending (the others get it through their `SendQueue`) → `.write` effects → `nextFrame`
+/// hands each connection its frame. With the tick off, a sample is queued for every viewer when it is due.
 public final class Relay {
     public let config: RelayConfig
     /// Every outcome counted; read it for metrics.
@@ -44,8 +45,12 @@ public final class Relay {
     /// When held samples come due, earliest first; entries whose participant moved on are skipped.
     private var wakeups = Heap<Wakeup>()
     private var nextHousekeepingMs: Int64 = .min
-    /// Writes held back by a connection's frame rate, earliest first; stale entries are skipped.
-    private var flushes = Heap<Flush>()
+    /// The class tick: rooms booked for the next one, when it is due, and the last grid point one ran for.
+    private var tickingRooms: [ClassRoom] = []
+    private var nextClassTickMs: Int64?
+    private var lastClassTickMs: Int64 = .min
+    /// The frame `nextFrame` builds for one connection, reused: the transport writes it before the next call.
+    private let ownFrame: FrameBuffer
     /// When connections' held errors come due (`Client.refusals`), earliest first; stale entries are skipped.
     private var refusalFlushes = Heap<Flush>()
     /// Board ticks and standings rebuilds (Relay+Standings.swift).
@@ -73,6 +78,7 @@ public final class Relay {
     public init(config: RelayConfig = RelayConfig(), record: RecordIndex? = nil) {
         self.config = config
         self.record = record
+        ownFrame = FrameBuffer(headroom: config.frameHeadroom, capacity: config.frameTargetBytes + 1024)
     }
 
     /// Number of classes remembered.
@@ -142,9 +148,6 @@ public final class Relay {
             id: id, role: request.role, room: room, participant: participant, queue: queue, isVirtual: isVirtual)
         participant?.connection = client
         participant?.connectedSinceMs = now
-        if config.maxFrameRate > 0 {
-            client.frames = TokenBucket(rate: config.maxFrameRate, capacity: max(1, config.frameBurst))
-        }
         clients[id] = client
 
         let welcome = Welcome(
@@ -155,6 +158,7 @@ public final class Relay {
         if request.role.views {
             send(.snapshot(room.presentParticipants.map(\.snapshotEntry)), to: client, now: now)
             room.addViewer(client)
+            client.tickBatchStart = room.tickBatch.count  // what the class had before this viewer is not its
             client.boardTop = request.board
             sendFirstBoard(to: client, now: now)
         }
@@ -281,7 +285,8 @@ public final class Relay {
             return
         }
         rider.jitter.insert(sample, arrivalMs: arrivedMs, offsetMs: rider.clock.offset)
-        releaseDue(rider, in: room, now: now)
+        // With the tick, nothing goes out between ticks: the sample waits for its tick (later than its arrival).
+        if config.tickMs > 0 { bookWakeup(rider, in: room, now: now) } else { releaseDue(rider, in: room, now: now) }
     }
 
     /// A seq older than the duplicate window, with the record on: the record decides at commit whether it is a
@@ -321,6 +326,12 @@ public final class Relay {
         for held in rider.jitter.releaseDue(now: now) {
             release(held.sample, arrivedMs: held.arrivalMs, of: rider, in: room, now: now)
         }
+        bookWakeup(rider, in: room, now: now)
+    }
+
+    /// Books a wake-up for when the participant's jitter buffer next has something due (on the tick grid with
+    /// the tick on).
+    private func bookWakeup(_ rider: Participant, in room: ClassRoom, now: Int64) {
         guard let next = rider.jitter.nextReleaseMs else { return }
         if let booked = rider.scheduledWakeMs, booked <= next, booked > now { return }
         rider.scheduledWakeMs = next
@@ -330,7 +341,7 @@ public final class Relay {
     /// When `tick` next has work: a held sample coming due or housekeeping.
     public var nextWakeMs: Int64 {
         min(
-            wakeups.min?.atMs ?? .max, flushes.min?.atMs ?? .max, refusalFlushes.min?.atMs ?? .max,
+            wakeups.min?.atMs ?? .max, nextClassTickMs ?? .max, refusalFlushes.min?.atMs ?? .max,
             nextHousekeepingMs, nextBoardTickMs)
     }
 
@@ -352,22 +363,34 @@ public final class Relay {
         boardChanged(room, now: now)
         guard !room.viewers.isEmpty else { return }
         let message = OutboundMessage(sample: relayed, captureHubMs: captureHubMs)
+        if config.tickMs > 0 { return hold(message, in: room, now: now) }
         for viewer in room.viewers { enqueue(message, to: viewer, now: now) }
     }
 
     // MARK: - Writing
 
-    /// Builds the next frame for a client into `out` (after its current contents) and says its kind; nil
-    /// when the client has nothing left, after which a new `.write` effect is recorded when something comes.
-    public func nextFrame(_ id: ClientID, now: Int64, into out: inout [UInt8]) -> OutboundFrameKind? {
+    /// The client's next frame, or nil when it has nothing left (after which a new `.write` effect is recorded
+    /// when something comes). A tick's shared frame comes first, unless its oldest sample went over the budget
+    /// while it waited (then its messages go through the client's queue, where the budget drops what is late).
+    /// A frame built for this client alone is in a buffer the next call reuses: write it before asking again.
+    public func nextFrame(_ id: ClientID, now: Int64) -> OutboundFrame? {
         guard let client = clients[id] else { return nil }
+        if let shared = client.shared {
+            client.shared = nil
+            if shared.oldestCaptureMs >= now - config.budgetMs {
+                counters.addDeliveries(shared.counts)
+                if client.queue.isEmpty { client.writeRequested = false }
+                return OutboundFrame(buffer: shared.buffer, kind: shared.kind)
+            }
+            client.queue.prepend(shared.messages, now: now, counters: &counters)
+        }
+        ownFrame.clearPayload()
         let kind = client.queue.drain(
-            now: now, budgetMs: config.budgetMs, targetBytes: config.frameTargetBytes, into: &out,
+            now: now, budgetMs: config.budgetMs, targetBytes: config.frameTargetBytes, into: &ownFrame.bytes,
             counters: &counters)
-        if kind != nil { _ = client.frames?.take(now: now) }
         // Drained dry: the next message queued records a new `.write` effect.
         if client.queue.isEmpty { client.writeRequested = false }
-        return kind
+        return kind.map { OutboundFrame(buffer: ownFrame, kind: $0) }
     }
 
     /// Whether the client still has something to send after the last `nextFrame` (then the transport asks
@@ -376,58 +399,119 @@ public final class Relay {
         clients[id]?.writeRequested ?? false
     }
 
+    /// Sends a reply to one connection (welcome, snapshot, pong, error, ack): never waits for the tick.
     func send(_ message: HubMessage, to client: Client, now: Int64) {
-        enqueue(OutboundMessage(control: message), to: client, now: now)
+        enqueue(OutboundMessage(control: message), to: client, now: now, urgent: true)
     }
 
     func broadcast(_ message: HubMessage, in room: ClassRoom, now: Int64) {
         guard !room.viewers.isEmpty else { return }
         let encoded = OutboundMessage(control: message)
+        if config.tickMs > 0 { return hold(encoded, in: room, now: now) }
         for viewer in room.viewers { enqueue(encoded, to: viewer, now: now) }
     }
 
-    func enqueue(_ message: OutboundMessage, to client: Client, now: Int64) {
+    /// Queues a message for one connection. With the tick on, only an `urgent` one is written at once; the
+    /// others (boards) go out with the class's next tick.
+    func enqueue(_ message: OutboundMessage, to client: Client, now: Int64, urgent: Bool = false) {
         guard !client.isVirtual, !client.closing else { return }
         client.queue.enqueue(message, now: now, counters: &counters)
+        if config.tickMs > 0 && !urgent { return bookTick(client.room, now: now) }
+        requestWrite(client)
+    }
+
+    private func requestWrite(_ client: Client) {
         guard !client.writeRequested else { return }
-        if message.isSample {
-            // Over its frame rate: the write is asked for when the next frame is due, and whatever samples
-            // come meanwhile go in that frame.
-            if client.flushAtMs != nil { return }
-            if let due = client.frames?.nextTokenMs(now: now), due > now {
-                client.flushAtMs = due
-                flushes.insert(Flush(atMs: due, client: client))
-                return
-            }
-        }
         client.writeRequested = true
         effects.append(.write(client.id))
     }
 
+    // MARK: - The class tick
+
+    /// Keeps a message for every viewer of the class until its next tick.
+    private func hold(_ message: OutboundMessage, in room: ClassRoom, now: Int64) {
+        room.tickBatch.append(message)
+        bookTick(room, now: now)
+    }
+
+    /// Books the room for the next tick of the grid (never one that already ran).
+    private func bookTick(_ room: ClassRoom, now: Int64) {
+        if !room.ticking {
+            room.ticking = true
+            tickingRooms.append(room)
+        }
+        let next = max(JitterBuffer.ceiling(now, config.tickMs), lastClassTickMs &+ config.tickMs)
+        nextClassTickMs = min(nextClassTickMs ?? .max, next)
+    }
+
+    /// Runs the class tick if one is due: every booked room hands each viewer its frame.
+    private func runClassTicks(now: Int64) {
+        guard let due = nextClassTickMs, now >= due else { return }
+        nextClassTickMs = nil
+        lastClassTickMs = JitterBuffer.floor(now, config.tickMs)
+        let rooms = tickingRooms
+        tickingRooms = []
+        for room in rooms {
+            room.ticking = false
+            deliverTick(room, now: now)
+        }
+    }
+
+    /// One tick of one class: a viewer with nothing pending gets the tick's frame for its format and mode, built
+    /// once; any other gets the tick's messages through its queue. Either way one write is asked for.
+    private func deliverTick(_ room: ClassRoom, now: Int64) {
+        let batch = room.tickBatch
+        room.tickBatch = []
+        // Built on first use, per (mode, format): [all json, all binary, latest json, latest binary].
+        var frames: [SharedFrame?] = []
+        var built: [Bool] = []
+        if !batch.isEmpty {
+            frames = [nil, nil, nil, nil]
+            built = [false, false, false, false]
+        }
+        for viewer in room.viewers where !viewer.isVirtual && !viewer.closing {
+            let start = viewer.tickBatchStart
+            viewer.tickBatchStart = 0
+            if start < batch.count {
+                let key = (viewer.queue.mode == .latest ? 2 : 0) + (viewer.queue.format == .binary ? 1 : 0)
+                var frame: SharedFrame?
+                if start == 0, viewer.shared == nil, viewer.queue.isEmpty {
+                    if !built[key] {
+                        built[key] = true
+                        frames[key] = SharedFrame.build(
+                            batch, mode: viewer.queue.mode, format: viewer.queue.format, now: now,
+                            budgetMs: config.budgetMs, headroom: config.frameHeadroom)
+                    }
+                    frame = frames[key]
+                }
+                if let frame {
+                    viewer.shared = frame
+                } else {
+                    for message in batch[start...] { viewer.queue.enqueue(message, now: now, counters: &counters) }
+                }
+            }
+            if viewer.shared != nil || !viewer.queue.isEmpty { requestWrite(viewer) }
+        }
+    }
+
     // MARK: - Time
 
-    /// Asks for the writes held back by frame rates and releases held samples that came due; every
+    /// Releases held samples that came due and runs the class tick when it is due; every
     /// `housekeepingMs` it also marks silent participants `stale`,
     /// closes slow consumers (4008) and forgets classes empty for longer than `classLingerMs`. Call it at
     /// `nextWakeMs` (calling it more often is harmless).
     public func tick(now: Int64) {
         flushRefusals(now: now)
-        while let first = flushes.min, first.atMs <= now {
-            let client = flushes.removeMin().client
-            guard client.flushAtMs == first.atMs else { continue }
-            client.flushAtMs = nil
-            guard !client.writeRequested, !client.closing, !client.queue.isEmpty, clients[client.id] === client
-            else { continue }
-            client.writeRequested = true
-            effects.append(.write(client.id))
-        }
         while let first = wakeups.min, first.atMs <= now {
             let wakeup = wakeups.removeMin()
             guard wakeup.rider.scheduledWakeMs == wakeup.atMs, rooms[wakeup.room.id] === wakeup.room else { continue }
             wakeup.rider.scheduledWakeMs = nil
             releaseDue(wakeup.rider, in: wakeup.room, now: now)
+            // Released on the tick it was due for: that tick runs now, not the next one.
+            if wakeup.room.ticking { nextClassTickMs = min(nextClassTickMs ?? .max, wakeup.atMs) }
         }
         runBoardTicks(now: now)
+        runClassTicks(now: now)
         guard now >= nextHousekeepingMs else { return }
         nextHousekeepingMs = now + config.housekeepingMs
         for (classID, room) in rooms {

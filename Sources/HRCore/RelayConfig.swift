@@ -30,13 +30,16 @@ public struct RelayConfig: Sendable {
     /// A frame stops growing once it holds this many payload bytes; the rest goes in the next write, so
     /// little sits in the transport where drop-oldest and the budget cannot reach it.
     public var frameTargetBytes: Int = 16 * 1024
-    /// Frames per second a connection is sent samples in, at most (0: no limit). Samples that come faster
-    /// share frames: a screen redraws 60 times a second, and the kernel's cost is per frame, not per byte.
-    /// Control messages (welcome, pong, errors, presence) are never held back.
-    public var maxFrameRate: Double = 100
-    /// Frames a connection may get in a row before `maxFrameRate` applies, so samples that happen to come
-    /// close together at a normal rate are not delayed.
-    public var frameBurst: Double = 8
+    /// The class tick, ms (0: off). Every class releases what is due on this grid of the hub clock (multiples of
+    /// `tickMs` since the epoch, so every hub of a cluster ticks alike): a sample due at `t` goes out on the first
+    /// tick at or after `t` (and after its arrival), or on the last tick that keeps it within the budget when that
+    /// one is earlier. On a tick each viewer of the class gets one frame with everything due for it, built once per
+    /// wire format and mode and shared by every viewer with nothing else pending. Presence and boards wait for
+    /// the tick too; replies to one connection (welcome, snapshot, pong, errors, acks) go out at once.
+    /// Off: every sample goes out when it is due.
+    public var tickMs: Int64 = 50
+    /// Bytes reserved before every frame's payload for the transport's frame header (`FrameBuffer.headroom`).
+    public var frameHeadroom: Int = 0
     /// Points per minute in zones 1...5 (`--zone-points`), for the standings.
     public var zonePoints = ZonePoints.standard
     /// A connection is sent at most one `board` per this many ms (`--board-interval-ms`).
@@ -47,8 +50,8 @@ public struct RelayConfig: Sendable {
 
     public init() {}
 
-    /// The jitter buffer's settings: on or off, its delay capped at half the budget.
+    /// The jitter buffer's settings: on or off, its delay capped at half the budget, releases on the tick grid.
     var jitterSettings: JitterBuffer.Settings {
-        JitterBuffer.Settings(enabled: jitterBuffer, maxDelayMs: budgetMs / 2)
+        JitterBuffer.Settings(enabled: jitterBuffer, maxDelayMs: budgetMs / 2, tickMs: tickMs, budgetMs: budgetMs)
     }
 }

@@ -54,6 +54,16 @@ public struct RelayCounters: Sendable, Equatable {
 
     public init() {}
 
+    /// Adds the deliveries and drops of `other` (a shared frame's, once per viewer it is written to).
+    mutating func addDeliveries(_ other: RelayCounters) {
+        delivered += other.delivered
+        droppedBackpressure += other.droppedBackpressure
+        droppedLate += other.droppedLate
+        droppedConflated += other.droppedConflated
+        residency.add(other.residency)
+        age.add(other.age)
+    }
+
     mutating func record(drop reason: GapReason) {
         switch reason {
         case .backpressure: droppedBackpressure += 1

@@ -109,6 +109,20 @@ public struct SendQueue {
         return .queued
     }
 
+    /// Puts `messages` in front of everything queued, as if they had been queued first (a tick's shared frame
+    /// that could not be written before its oldest sample went over the budget comes back this way). The rules
+    /// of `enqueue` apply to the whole: over the bounds the oldest samples go, `latest` keeps the newest.
+    public mutating func prepend(_ messages: [OutboundMessage], now: Int64, counters: inout RelayCounters) {
+        guard !messages.isEmpty else { return }
+        var rebuilt = SendQueue(mode: mode, format: format, limits: limits)
+        rebuilt.pendingGaps = pendingGaps
+        rebuilt.openGaps = openGaps
+        rebuilt.overflowSince = overflowSince
+        for message in messages { rebuilt.enqueue(message, now: now, counters: &counters) }
+        for message in items { rebuilt.enqueue(message, now: now, counters: &counters) }
+        self = rebuilt
+    }
+
     /// Builds the next frame's payload into `out` (after whatever `out` already holds) and says its kind, or
     /// returns nil (leaving `out` as it was) when nothing is left to send.
     public mutating func drain(

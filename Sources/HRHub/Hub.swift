@@ -198,10 +198,11 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
     func serverNextFrame(_ id: ConnectionID, into frame: inout [UInt8]) -> (kind: FrameKind, more: Bool)? {
         let client = ClientID(id.rawValue)
         let now = HubClock.nowMs()
-        let kind = relay.nextFrame(client, now: now, into: &frame)
+        let next = relay.nextFrame(client, now: now)
+        if let next { frame.append(contentsOf: next.buffer.bytes[next.buffer.headroom...]) }
         applyEffects(now: now)
-        guard let kind else { return nil }
-        return (kind == .text ? .text : .binary, relay.hasPendingWrite(client))
+        guard let next else { return nil }
+        return (next.kind == .text ? .text : .binary, relay.hasPendingWrite(client))
     }
 
     func serverConnectionClosed(_ id: ConnectionID) {

@@ -31,11 +31,14 @@ import Testing
         var held: [UInt32] = []
     }
 
-    @Test(arguments: [UInt64(1), 2, 3, 42, 1_234, 99_999], [false, true])
-    func everyMissedSampleIsNamedInExactlyOneGap(seed: UInt64, jitter: Bool) {
+    /// With the jitter buffer on and off, and the class tick off and on (100 ms).
+    @Test(arguments: [UInt64(1), 2, 3, 42, 1_234, 99_999], [(false, 0), (true, 0), (false, 100), (true, 100)])
+    func everyMissedSampleIsNamedInExactlyOneGap(seed: UInt64, settings: (jitter: Bool, tickMs: Int64)) {
+        let jitter = settings.jitter
         var rng = SplitMix64(seed: seed)
         let hub = RelayHarness {
             $0.jitterBuffer = jitter
+            $0.tickMs = settings.tickMs
             $0.queueLimits = SendQueue.Limits(maxMessages: 6, maxBytes: 700)
             $0.slowConsumerMs = .max / 4
             $0.maxSampleRate = 5
@@ -107,7 +110,8 @@ import Testing
                 send(viewers[5].id, "rider", riderSeq, delay: delay)
                 riderSeq += UInt32.random(in: 1...2, using: &rng)
             case ..<0.935:  // a viewer joins late
-                if viewers.count < 9 && !jitter {  // (with jitter, a held sample may predate it)
+                // (with jitter or the tick, a held sample may predate it)
+                if viewers.count < 9 && !jitter && settings.tickMs == 0 {
                     let mode: DeliveryMode = Bool.random(using: &rng) ? .all : .latest
                     let format: WireFormat = Bool.random(using: &rng) ? .json : .binary
                     addViewer(.viewer, nil, mode, format, drain: Double.random(in: 0.01...0.9, using: &rng))

@@ -157,10 +157,8 @@ import Testing
 @Suite struct RelayJitterTests {
     private func frames(_ relay: Relay, _ id: ClientID, now: Int64) -> [HubMessage] {
         var all: [HubMessage] = []
-        var buffer: [UInt8] = []
-        while relay.nextFrame(id, now: now, into: &buffer) != nil {
-            all += (try? HubFrameDecoder.decodeJSON(buffer)) ?? []
-            buffer.removeAll()
+        while let frame = relay.nextFrame(id, now: now) {
+            all += (try? HubFrameDecoder.decodeJSON(frame.buffer.payload)) ?? []
         }
         return all
     }
@@ -185,9 +183,12 @@ import Testing
         }
     }
 
-    @Test func burstAfterATwoSecondStallComesOutInOrderPacedAndLateOnesNamed() {
+    /// With the class tick off and on: the tick adds at most one tick to when a sample goes out.
+    @Test(arguments: [Int64(0), 50, 100])
+    func burstAfterATwoSecondStallComesOutInOrderPacedAndLateOnesNamed(tickMs: Int64) {
         var config = RelayConfig()
         config.budgetMs = 800
+        config.tickMs = tickMs
         let relay = Relay(config: config)
         let pub = ClientID(1)
         let viewer = ClientID(2)
@@ -218,9 +219,11 @@ import Testing
         #expect(named.union(delivered) == Set(0...12))
         // Sample 10 is 2.4 s old at arrival: beyond the 800 ms budget, so it is named, not shown.
         #expect(named.contains(10))
-        // Nothing goes out later than half the budget after its fastest-possible arrival (ts + 30 ms).
+        // Nothing goes out later than half the budget after its fastest-possible arrival (ts + 30 ms), plus at most
+        // one tick; and with the tick, only on a tick.
         for (time, message) in log {
-            if case .hr(let s) = message { #expect(time - (s.sample.ts + 30) <= 400) }
+            if case .hr(let s) = message { #expect(time - (s.sample.ts + 30) <= 400 + tickMs) }
+            if case .hr = message, tickMs > 0 { #expect(time % tickMs == 0) }
         }
     }
 
@@ -246,12 +249,11 @@ import Testing
         relay.receive(pub, .hr(Sample(seq: 41, ts: 41_000, bpm: 100)), now: 41_520)
         run(relay, viewer: viewer, from: 41_520, to: 42_019, into: &log)
         relay.receive(pub, .hr(Sample(seq: 42, ts: 42_000, bpm: 100)), now: 42_020)
-        var buffer: [UInt8] = []
-        while relay.nextFrame(pub, now: 42_020, into: &buffer) != nil {
-            for case .error(let e) in (try? HubFrameDecoder.decodeJSON(buffer)) ?? [] where e.code == .duplicate {
+        while let frame = relay.nextFrame(pub, now: 42_020) {
+            for case .error(let e) in (try? HubFrameDecoder.decodeJSON(frame.buffer.payload)) ?? []
+            where e.code == .duplicate {
                 duplicates += e.coalesced?.count ?? 1
             }
-            buffer.removeAll()
         }
         run(relay, viewer: viewer, from: 42_020, to: 44_000, into: &log)
         let delivered = samples(log.map(\.1))

@@ -185,8 +185,7 @@ import Testing
             let id = ClientID(UInt64(index + 1))
             relay.open(id, path: path, query: query, format: .json, now: 0)
             #expect(relay.takeEffects() == [.close(id, .badRequest, flushFirst: false)], "\(path)?\(query ?? "")")
-            var out: [UInt8] = []
-            #expect(relay.nextFrame(id, now: 0, into: &out) == nil)
+            #expect(relay.nextFrame(id, now: 0) == nil)
         }
         #expect(relay.connectionCount == 0)
         #expect(relay.classCount == 0)
@@ -197,9 +196,9 @@ import Testing
         let relay = Relay()
         relay.open(ClientID(1), path: "/v1/classes/spin/ws", query: "role=viewer&mode=latest", format: .json, now: 5)
         #expect(relay.takeEffects() == [.write(ClientID(1))])
-        var out: [UInt8] = []
-        #expect(relay.nextFrame(ClientID(1), now: 5, into: &out) == .text)
-        let welcome = try #require(try HubFrameDecoder.decodeJSON(out).first?.welcome)
+        let frame = try #require(relay.nextFrame(ClientID(1), now: 5))
+        #expect(frame.kind == .text)
+        let welcome = try #require(try HubFrameDecoder.decodeJSON(frame.buffer.payload).first?.welcome)
         #expect(welcome.mode == .latest)
         #expect(welcome.classID == "spin")
     }

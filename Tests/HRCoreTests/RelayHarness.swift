@@ -25,8 +25,8 @@ struct Frame {
 
 /// A `Relay` with a manual clock and small helpers to open clients, send messages and read what they were sent.
 ///
-/// The jitter buffer is off unless a test turns it on, so samples are released on arrival and every test is
-/// about the relay's own rules; housekeeping runs on every `tick` unless a test throttles it.
+/// The jitter buffer and the class tick are off unless a test turns them on, so samples are released on arrival
+/// and every test is about the relay's own rules; housekeeping runs on every `tick` unless a test throttles it.
 /// Effects the relay records accumulate until `takeEffects()` takes them.
 final class RelayHarness {
     let relay: Relay
@@ -40,6 +40,7 @@ final class RelayHarness {
         var config = RelayConfig()
         config.jitterBuffer = false
         config.housekeepingMs = 0
+        config.tickMs = 0
         configure(&config)
         relay = Relay(config: config, record: record)
         self.classID = classID
@@ -114,9 +115,8 @@ final class RelayHarness {
     func frames(_ id: ClientID) -> [Frame] {
         var frames: [Frame] = []
         while true {
-            var out: [UInt8] = []
-            guard let kind = relay.nextFrame(id, now: now, into: &out) else { break }
-            frames.append(Frame(kind: kind, bytes: out))
+            guard let frame = relay.nextFrame(id, now: now) else { break }
+            frames.append(Frame(kind: frame.kind, bytes: frame.buffer.payload))
             if frames.count > 100_000 {
                 Issue.record("nextFrame never returned nil")
                 break

@@ -50,9 +50,13 @@ extension HubConfiguration {
             "budget-ms", \.budgetMs, 1...3_600_000, unit: "ms",
             "latency budget per class: older samples are named in a `late` gap, not sent"),
         .toggle("jitter", \.jitter, "per-participant jitter buffer (off: release on arrival)"),
+        .integer(
+            "tick-ms", \.tickMs, 0...10_000, unit: "ms",
+            "the class tick: each class sends what is due on this grid of the hub clock, one frame per viewer "
+                + "per tick; adds at most one tick to the lag (0: every sample when due)"),
         .number(
             "max-frame-rate", \.maxFrameRate, 0...100_000, unit: "/s",
-            "frames per second a connection is sent samples in; faster samples share frames (0: no limit)"),
+            "deprecated (the class tick replaced it): a rate R > 0 sets `tick-ms` to 1000/R unless that is given"),
         .integer("queue-max-messages", \.queueMaxMessages, 1...Int.max, "per-client queue bound before drop-oldest"),
         .integer(
             "queue-max-bytes", \.queueMaxBytes, 256...Int.max, unit: "bytes",

@@ -29,7 +29,8 @@ struct HubConfiguration: Sendable {
     var idleTimeoutMs = 60_000
     var budgetMs = 800
     var jitter = true
-    var maxFrameRate = 100.0
+    var tickMs = 50
+    var maxFrameRate = 0.0
     var queueMaxMessages = 1024
     var queueMaxBytes = 262_144
     var slowConsumerMs = 10_000
@@ -131,6 +132,8 @@ struct HubConfiguration: Sendable {
             }
             if name != setting.name {
                 warnings.append("\(source): \(spelled(name)) is deprecated, use \(spelled(setting.name))")
+            } else if let note = Self.deprecatedSettings[name] {
+                warnings.append("\(source): \(spelled(name)) is deprecated: \(note)")
             }
             do {
                 try setting.assign(&self, value)
@@ -188,6 +191,17 @@ struct HubConfiguration: Sendable {
         }
     }
 
+    /// The class tick: `tick-ms`, or `1000 / max-frame-rate` when only the deprecated frame rate is given.
+    var effectiveTickMs: Int {
+        guard maxFrameRate > 0, tickMs == HubConfiguration().tickMs else { return tickMs }
+        return max(1, Int((1000 / maxFrameRate).rounded()))
+    }
+
+    /// Settings kept only so old configurations still start, each with what to say when it is used.
+    static let deprecatedSettings = [
+        "max-frame-rate": "the class tick replaced it; a rate R sets tick-ms to 1000/R unless tick-ms is given"
+    ]
+
     /// The relay's part.
     var relay: RelayConfig {
         var config = RelayConfig()
@@ -196,7 +210,7 @@ struct HubConfiguration: Sendable {
         config.slowConsumerMs = Int64(slowConsumerMs)
         config.staleAfterMs = Int64(staleAfterMs)
         config.maxSampleRate = maxSampleRate
-        config.maxFrameRate = maxFrameRate
+        config.tickMs = Int64(effectiveTickMs)
         config.classLingerMs = Int64(classLingerMs)
         config.jitterBuffer = jitter
         config.boardIntervalMs = Int64(boardIntervalMs)
