@@ -107,6 +107,17 @@ import Testing
         #expect(merged.configuration.drainTimeoutMs == 6)
     }
 
+    @Test func theDeprecatedFrameRateSetsTheTickUnlessTheTickIsGiven() throws {
+        #expect(try Self.merged(flags: []).configuration.relay.tickMs == 50, "the tick is on by default")
+        let alone = try Self.merged(flags: ["--max-frame-rate", "20"])
+        #expect(alone.configuration.relay.tickMs == 50)
+        #expect(alone.warnings.count == 1 && alone.warnings[0].contains("--max-frame-rate is deprecated"))
+        #expect(try Self.merged(flags: ["--max-frame-rate", "5"]).configuration.relay.tickMs == 200)
+        let both = try Self.merged(environment: ["HRHUB_MAX_FRAME_RATE": "5"], flags: ["--tick-ms", "100"])
+        #expect(both.configuration.relay.tickMs == 100)
+        #expect(try Self.merged(flags: ["--tick-ms", "0"]).configuration.relay.tickMs == 0, "0: off")
+    }
+
     // MARK: Rejections: each names the setting and where it came from
 
     @Test(arguments: [
@@ -117,6 +128,7 @@ import Testing
         (["--port", "soon"], "flags: port must be an integer, got 'soon'"),
         (["--queue-max-bytes", "255"], "queue-max-bytes must be ≥ 256, got 255"),
         (["--max-frame-rate=-5"], "max-frame-rate must be 0…100000, got -5"),
+        (["--tick-ms", "-1"], "tick-ms must be 0…10000, got -1"),
         (["--max-sample-rate", "inf"], "max-sample-rate must be a number, got 'inf'"),
         (["--jitter", "maybe"], "jitter must be on/off or true/false, got 'maybe'"),
         (["--demo=perhaps"], "demo must be on/off or true/false, got 'perhaps'"),
