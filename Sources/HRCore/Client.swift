@@ -16,6 +16,9 @@ final class Client {
     var shared: SharedFrame?
     /// How much of the room's `tickBatch` was there before this connection began viewing (it gets the rest).
     var tickBatchStart = 0
+    /// Pongs held for the class tick (a viewing connection with the tick on), queued after the tick's messages:
+    /// a ping→pong round trip stays a barrier for everything the hub handled before the ping.
+    var pongs: [OutboundMessage] = []
     /// A close was requested; nothing more is queued.
     var closing = false
     /// Errors this connection caused (duplicates excepted), towards `maxErrors`.

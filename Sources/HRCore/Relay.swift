@@ -188,7 +188,12 @@ public final class Relay {
         guard let client = clients[id], !client.closing else { return }
         switch message {
         case .ping(let pingID, let ct):
-            send(.pong(id: pingID, ct: ct, ht: now), to: client, now: now)
+            if config.tickMs > 0 && client.role.views && !client.isVirtual {
+                client.pongs.append(OutboundMessage(control: .pong(id: pingID, ct: ct, ht: now)))
+                bookTick(client.room, now: now)
+            } else {
+                send(.pong(id: pingID, ct: ct, ht: now), to: client, now: now)
+            }
         case .hello(let profile):
             guard let rider = client.participant else {
                 return reject(id, ProtocolError(.notAllowed, "a \(client.role.rawValue) cannot send hello"), now: now)
@@ -434,13 +439,13 @@ public final class Relay {
         bookTick(room, now: now)
     }
 
-    /// Books the room for the next tick of the grid (never one that already ran).
+    /// Books the room for the first tick of the grid after `now` (never one that already ran).
     private func bookTick(_ room: ClassRoom, now: Int64) {
         if !room.ticking {
             room.ticking = true
             tickingRooms.append(room)
         }
-        let next = max(JitterBuffer.ceiling(now, config.tickMs), lastClassTickMs &+ config.tickMs)
+        let next = max(JitterBuffer.floor(now, config.tickMs), lastClassTickMs) &+ config.tickMs
         nextClassTickMs = min(nextClassTickMs ?? .max, next)
     }
 
@@ -458,7 +463,7 @@ public final class Relay {
     }
 
     /// One tick of one class: a viewer with nothing pending gets the tick's frame for its format and mode, built
-    /// once; any other gets the tick's messages through its queue. Either way one write is asked for.
+    /// once; any other gets the tick's messages through its queue, then its held pongs. One write is asked for.
     private func deliverTick(_ room: ClassRoom, now: Int64) {
         let batch = room.tickBatch
         room.tickBatch = []
@@ -475,7 +480,7 @@ public final class Relay {
             if start < batch.count {
                 let key = (viewer.queue.mode == .latest ? 2 : 0) + (viewer.queue.format == .binary ? 1 : 0)
                 var frame: SharedFrame?
-                if start == 0, viewer.shared == nil, viewer.queue.isEmpty {
+                if start == 0, viewer.shared == nil, viewer.queue.isEmpty, viewer.pongs.isEmpty {
                     if !built[key] {
                         built[key] = true
                         frames[key] = SharedFrame.build(
@@ -489,6 +494,10 @@ public final class Relay {
                 } else {
                     for message in batch[start...] { viewer.queue.enqueue(message, now: now, counters: &counters) }
                 }
+            }
+            if !viewer.pongs.isEmpty {
+                for pong in viewer.pongs { viewer.queue.enqueue(pong, now: now, counters: &counters) }
+                viewer.pongs.removeAll()
             }
             if viewer.shared != nil || !viewer.queue.isEmpty { requestWrite(viewer) }
         }
@@ -535,8 +544,21 @@ public final class Relay {
         }
     }
 
-    /// Graceful shutdown: every connection is closed with 1001 after what is queued for it is written.
+    /// Graceful shutdown: every connection is closed with 1001 after what is queued for it is written. Samples
+    /// the jitter buffers hold and what waits for the class tick go out first.
     public func closeAll(now: Int64) {
+        for room in rooms.values {
+            for rider in room.participants.values where !rider.jitter.held.isEmpty {
+                rider.scheduledWakeMs = nil
+                for held in rider.jitter.releaseDue(now: .max) {
+                    release(held.sample, arrivedMs: held.arrivalMs, of: rider, in: room, now: now)
+                }
+            }
+        }
+        if nextClassTickMs != nil {
+            nextClassTickMs = now
+            runClassTicks(now: now)
+        }
         for client in clients.values where !client.closing && !client.isVirtual {
             for held in client.refusals.flushAll(now: now) { send(.error(held), to: client, now: now) }
             client.closing = true

@@ -101,22 +101,25 @@ import Testing
         #expect(hub.relay.nextWakeMs == grid + 300)
     }
 
-    @Test func repliesToOneConnectionDoNotWaitForTheTick() {
+    @Test func aPublisherIsAnsweredAtOnceAViewerAfterTheTick() {
         let (hub, pubs) = tickingHub()
         let view = hub.quietViewer()
         nextTick(hub)
         _ = hub.frames(view)
         hub.advance(10)
         hub.hr(pubs[0], seq: 1)
-        hub.send(view, .ping(id: .string("p"), ct: nil))
-        #expect(hub.messages(view) == [.pong(id: .string("p"), ct: nil, ht: hub.now)], "the pong at once, the sample not")
+        hub.send(pubs[0], .ping(id: .string("d"), ct: nil))
+        #expect(hub.messages(pubs[0]).last == .pong(id: .string("d"), ct: nil, ht: hub.now), "a device's pong at once")
         let late = hub.publisher("cat")  // its join waits for the tick with the samples
-        #expect(hub.frames(view).isEmpty)
         _ = hub.messages(late)
+        hub.send(view, .ping(id: .string("v"), ct: nil))
+        let pingedAt = hub.now
+        #expect(hub.frames(view).isEmpty, "the viewer's pong waits for the tick")
         nextTick(hub)
         let messages = hub.messages(view)
         #expect(messages.seqs(of: "ann") == [1])
         #expect(messages.contains { if case .join(p: "cat", _) = $0 { true } else { false } })
+        #expect(messages.last == .pong(id: .string("v"), ct: nil, ht: pingedAt), "after all the tick brought")
     }
 
     @Test func aViewerWithSomethingPendingGetsItAllInOneFrameOfItsOwn() throws {
@@ -224,6 +227,18 @@ import Testing
         #expect(lateMessages.seqs(of: "ann") == [1, 2], "released on the tick, after it came")
         #expect(earlyMessages.filter(\.isPresence).count == 1)
         #expect(lateMessages.filter(\.isPresence).isEmpty, "not the join its snapshot already had")
+    }
+
+    @Test func aDrainSendsWhatWaitsForTheTickBeforeClosing() {
+        let (hub, pubs) = tickingHub { $0.jitterBuffer = true }
+        let view = hub.quietViewer()
+        nextTick(hub)
+        _ = hub.frames(view)
+        hub.advance(10)
+        hub.hr(pubs[0], seq: 1)
+        hub.relay.closeAll(now: hub.now)
+        #expect(hub.takeEffects().contains(.close(view, .goingAway, flushFirst: true)))
+        #expect(hub.messages(view).seqs(of: "ann") == [1])
     }
 
     @Test func releasesFallOnTheGridWithinTheBudget() {

@@ -115,7 +115,9 @@ class Conn:
 
         The hub handles a connection's messages in order and queues the pong behind everything it had queued for
         this connection, so once the pong is here the hub has handled all this connection sent before, and
-        everything it sent this connection because of that (or of anything it handled earlier) has arrived. To
+        everything it sent this connection because of that (or of anything it handled earlier) has arrived. With
+        the class tick a viewing connection's pong goes out on the next tick, after everything that tick brings it,
+        so this holds for samples released on arrival (`--jitter off`) too. To
         check that something does NOT reach a connection, make sure the cause was handled (a `sync` on the
         connection that caused it, or its answer), then `sync` the receiving one.
         """

@@ -24,6 +24,11 @@ from hubclient import BIG_BUDGET, BINARY, Conn, class_url, now_ms, open_welcomed
 # A deadline for each message a reader waits for: only a hub that stopped serving it reaches it.
 READ_DEADLINE_S = 30
 
+# Every delivery test runs with the class tick off (each sample written when due) and on (the default, 50 ms).
+BOTH_TICKS = pytest.mark.parametrize(
+    "tick_ms", [pytest.param(t, marks=pytest.mark.hub_args("--tick-ms", t), id=f"tick-{t}") for t in ("0", "50")]
+)
+
 
 class Ledger:
     """What one viewer got, per participant: delivered seqs in arrival order and gap-covered seqs."""
@@ -170,7 +175,8 @@ async def sync(conn: Conn | RawViewer) -> list[dict]:
 # Queues of 256 messages hold seconds of this class for a reader that keeps up but gets little CPU (a loaded
 # machine, one Python thread for every connection); the stalled viewer overflows its queue however long that takes.
 @pytest.mark.hub_args("--queue-max-messages", "256", *BIG_BUDGET)
-def test_slow_viewer_gets_gaps_while_others_get_everything(hub):
+@BOTH_TICKS
+def test_slow_viewer_gets_gaps_while_others_get_everything(hub, tick_ms):
     """20 publishers at 5 Hz; one viewer stops reading until the hub has had to drop samples for it. It gets
     gaps; the others lose nothing."""
 
@@ -236,7 +242,8 @@ def test_slow_viewer_gets_gaps_while_others_get_everything(hub):
 
 
 @pytest.mark.hub_args(*BIG_BUDGET)
-def test_reconnecting_publisher_resending_its_last_30_causes_no_duplicate(hub):
+@BOTH_TICKS
+def test_reconnecting_publisher_resending_its_last_30_causes_no_duplicate(hub, tick_ms):
     async def main():
         class_id = "reconnect"
         viewer, _ = await open_welcomed(hub, class_id, "viewer")
@@ -280,7 +287,8 @@ def test_reconnecting_publisher_resending_its_last_30_causes_no_duplicate(hub):
 # A budget the on-time samples cannot overrun however loaded the machine, and that the stalled ones, captured a
 # minute before they arrive, overrun by far: the test is about lateness, not about how fast the hub is.
 @pytest.mark.hub_args("--budget-ms", "10000")
-def test_stalled_then_bursting_publisher_is_delivered_in_order_or_named_late(hub):
+@BOTH_TICKS
+def test_stalled_then_bursting_publisher_is_delivered_in_order_or_named_late(hub, tick_ms):
     async def main():
         class_id = "burst"
         viewer, _ = await open_welcomed(hub, class_id, "viewer")

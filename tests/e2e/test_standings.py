@@ -114,7 +114,11 @@ def test_board_for_viewers_and_participants(data_dir):
             assert [rider for rider, _ in expected] == ["anna", "ben", "cleo", "dan"]
             assert dict(expected)["anna"] == 12 and dict(expected)["ben"] == 3
 
-            # A viewer that connects now: welcome, snapshot, then the board at once.
+            # A viewer that connects now: welcome, snapshot, then the board at once. (The sync first: with the class
+            # tick, the riders' last samples go out on the tick after their arrival; the board shows them then.)
+            tick = await open_conn(hub.base, "spin", "viewer", board=0)
+            await tick.sync()
+            await tick.close()
             viewer, _ = await open_welcomed(hub.base, "spin", "viewer")
             assert (await viewer.next())["t"] == "snapshot"
             board = await viewer.next()
