@@ -6,11 +6,15 @@ Starts a release hrhub with its class record on a temporary --data-dir, loads it
 PROBES Python publishers of its own (websockets, written from PROTOCOL.md) at 10 Hz, each timing a sample from its
 write to the `ack` covering it. Prints one Markdown row per sync mode.
 
-usage: bench/ack-latency.py BIN_DIR [SECONDS] [PROBES]     (BIN_DIR: where the release hrhub and hrprobe are)
+With --nats, the hub runs in cluster mode on a nats-server with JetStream started here (free loopback port,
+temporary storage): the record is the JetStream stream, so an ack waits for the stream's PubAck (docs/CLUSTER.md).
+
+usage: bench/ack-latency.py BIN_DIR [SECONDS] [PROBES] [--nats]   (BIN_DIR: where the release hrhub and hrprobe are)
 """
 import asyncio
 import json
 import os
+import socket
 import shutil
 import subprocess
 import sys
@@ -62,10 +66,33 @@ def hub_ack_delay(url: str) -> str:
     return f"{100 * within50 / total:.2f} % ≤ 50 ms, p99 ≤ {p99:g} ms"
 
 
-def run(bin_dir: str, sync: str, seconds: float, probes: int) -> str:
+def start_nats(store: str) -> tuple[subprocess.Popen, str]:
+    """nats-server with JetStream on a free loopback port; returns it once it accepts connections."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", store],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return server, f"nats://127.0.0.1:{port}"
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def run(bin_dir: str, sync: str, seconds: float, probes: int, nats: bool = False) -> str:
     data = tempfile.mkdtemp(prefix="ack-bench-")
+    cluster: list[str] = []
+    server = None
+    if nats:
+        server, url = start_nats(os.path.join(data, "jetstream"))
+        cluster = ["--nats", url, "--hub-id", "bench"]
     hub = subprocess.Popen([f"{bin_dir}/hrhub", "--port", "0", "--data-dir", data, "--sync", sync,
-                            "--log-level", "warning"], stdout=subprocess.PIPE, text=True)
+                            "--log-level", "warning", *cluster], stdout=subprocess.PIPE, text=True)
     try:
         url = hub.stdout.readline().split()[-1]
         load = subprocess.Popen([f"{bin_dir}/hrprobe", "run", f"{url}/", "--classes", "10", "--publishers", "50",
@@ -84,18 +111,24 @@ def run(bin_dir: str, sync: str, seconds: float, probes: int) -> str:
         lat.sort()
         pick = lambda q: lat[min(len(lat) - 1, int(len(lat) * q))]
         load_avg = os.getloadavg()[0]
-        return (f"| {sync} | {load_avg:.2f} | {len(lat)} | {pick(0.5):.1f} | {pick(0.99):.1f} | {lat[-1]:.1f} | {hub_side} |")
+        mode = f"{sync}, JetStream R1" if nats else sync
+        return (f"| {mode} | {load_avg:.2f} | {len(lat)} | {pick(0.5):.1f} | {pick(0.99):.1f} | {lat[-1]:.1f} | {hub_side} |")
     finally:
         hub.terminate()
         hub.wait(timeout=30)
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
         shutil.rmtree(data, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    bin_dir = sys.argv[1]
-    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 20
-    probes = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+    nats = "--nats" in sys.argv
+    args = [a for a in sys.argv[1:] if a != "--nats"]
+    bin_dir = args[0]
+    seconds = float(args[1]) if len(args) > 1 else 20
+    probes = int(args[2]) if len(args) > 2 else 5
     print("| sync | load avg (end) | acked samples | ack p50 ms | ack p99 ms | ack max ms | hub side (accept → commit at the relay) |")
     print("|---|---|---:|---:|---:|---:|---|")
-    for sync in ("normal", "full"):
-        print(run(bin_dir, sync, seconds, probes), flush=True)
+    for sync in ("normal",) if nats else ("normal", "full"):
+        print(run(bin_dir, sync, seconds, probes, nats), flush=True)
