@@ -9,6 +9,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <unistd.h>
 
 /// LWS_PRE is a computed macro: the headroom lws_write() needs before the payload.
 static inline size_t clws_pre(void) { return LWS_PRE; }
@@ -98,5 +102,80 @@ static inline struct ev_loop *clws_ev_loop_new(void) {
 static inline void clws_ev_run_once(struct ev_loop *loop) { ev_run(loop, EVRUN_ONCE); }
 
 static inline void clws_ev_loop_destroy(struct ev_loop *loop) { ev_loop_destroy(loop); }
+
+/// A listening socket the hub opens itself, shared with other hub processes on the same port (SO_REUSEPORT:
+/// the kernel spreads new connections over every socket bound with it). lws 4.1 sets the option only on Windows
+/// (LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE there means "not SO_EXCLUSIVEADDRUSE"), so the hub accepts on this socket
+/// from its libev loop and hands each connection to lws with lws_adopt_socket_vhost, the path lws documents for
+/// sockets accepted elsewhere. The watcher is the first member: the callback turns it back into the listener.
+typedef struct clws_listener {
+    ev_io watcher;
+    struct lws_vhost *vhost;
+    struct ev_loop *loop;
+    int fd;
+} clws_listener;
+
+/// Opens a non-blocking IPv4 or IPv6 listening socket on host:port with SO_REUSEADDR and SO_REUSEPORT.
+/// Returns the descriptor, or -errno (-EADDRINUSE when another socket without SO_REUSEPORT holds the port).
+static inline int clws_listen_shared(const char *host, int port, int backlog) {
+    struct addrinfo hints = {0}, *found = NULL;
+    char service[8];
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(service, sizeof(service), "%d", port);
+    if (getaddrinfo(host, service, &hints, &found) != 0 || !found) return -EINVAL;
+    int fd = socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1, error = 0;
+    if (fd < 0) error = errno;
+    else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+             setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+             bind(fd, found->ai_addr, found->ai_addrlen) < 0 || listen(fd, backlog) < 0) {
+        error = errno;
+        close(fd);
+    }
+    freeaddrinfo(found);
+    return error ? -error : fd;
+}
+
+/// The port a socket is bound to (after binding port 0), or -1.
+static inline int clws_bound_port(int fd) {
+    struct sockaddr_storage address;
+    socklen_t length = sizeof(address);
+    if (getsockname(fd, (struct sockaddr *)&address, &length) < 0) return -1;
+    if (address.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&address)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&address)->sin_port);
+}
+
+/// Accepts every connection waiting and hands each to lws, which owns (and closes) it from then on. A connection
+/// lws cannot take is closed here. Stops at EAGAIN; on another error (EMFILE: out of descriptors) it returns and
+/// the level-triggered watcher tries again on the next pass, as lws's own listener does.
+static inline void clws_listener_ready(struct ev_loop *loop, ev_io *watcher, int revents) {
+    (void)loop;
+    (void)revents;
+    clws_listener *listener = (clws_listener *)watcher;
+    for (;;) {
+        int fd = accept4(listener->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) return;
+        if (!lws_adopt_socket_vhost(listener->vhost, fd)) close(fd);
+    }
+}
+
+/// Starts accepting on `fd` for `vhost` in `loop`. The listener must stay allocated until clws_listener_stop.
+static inline void clws_listener_start(struct ev_loop *loop, clws_listener *listener, struct lws_vhost *vhost, int fd) {
+    listener->vhost = vhost;
+    listener->loop = loop;
+    listener->fd = fd;
+    ev_io_init(&listener->watcher, clws_listener_ready, fd, EV_READ);
+    ev_io_start(loop, &listener->watcher);
+}
+
+/// Stops accepting and closes the listening socket (connections already handed to lws stay open).
+static inline void clws_listener_stop(clws_listener *listener) {
+    if (listener->loop) ev_io_stop(listener->loop, &listener->watcher);
+    listener->loop = NULL;
+    if (listener->fd >= 0) close(listener->fd);
+    listener->fd = -1;
+}
 
 #endif

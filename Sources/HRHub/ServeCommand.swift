@@ -95,6 +95,7 @@ struct ServeCommand: ParsableCommand {
         var options = LWSServer.Options()
         options.host = settings.host
         options.port = settings.port
+        options.reusePort = settings.reusePort
         options.subprotocols = [WireFormat.json.rawValue, WireFormat.binary.rawValue]
         options.maxMessageBytes = settings.maxMessageBytes
         options.tlsCertificatePath = settings.tlsCert

@@ -78,6 +78,9 @@ public final class LWSServer: @unchecked Sendable {
         /// After the hub's close frame went out: how long the socket stays open, its write side shut, reading and
         /// discarding what the peer still sends, waiting for the peer's close frame or end of stream.
         public var closeLingerSeconds: Int = 2
+        /// SO_REUSEPORT on the listening socket: several processes bind the same port and the kernel spreads new
+        /// connections over them.
+        public var reusePort: Bool = false
 
         public init() {}
     }
@@ -132,6 +135,7 @@ public final class LWSServer: @unchecked Sendable {
         // close of an oversized message unsent for over 5 s (tests/e2e/test_abuse.py: 3 of 30 runs beside a CPU
         // hog, 0 of 14 with 4 KiB). Until that is understood it stays at the message limit, 4 KiB by default.
         info.options |= UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
+        if options.reusePort { info.options |= UInt64(LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE) }
         info.timeout_secs = UInt32(max(1, options.handshakeTimeoutSeconds))
         // A request whose headers stall holds a header table; give it the same time, not lws's default 10 s.
         info.timeout_secs_ah_idle = UInt32(max(1, options.handshakeTimeoutSeconds))
@@ -146,13 +150,31 @@ public final class LWSServer: @unchecked Sendable {
             info.ssl_cert_filepath = service.keep(cert)
             info.ssl_private_key_filepath = service.keep(key)
         }
-        guard service.create(&info, owner: self), let context = service.context else {
+        // --reuse-port: the hub opens the listening socket itself (lws 4.1 cannot set SO_REUSEPORT) and lws
+        // listens on nothing; accepted connections are adopted into the default vhost (`acceptShared`).
+        var shared: Int32?
+        if options.reusePort {
+            let fd = clws_listen_shared(options.host, Int32(options.port), 1024)
+            guard fd >= 0 else {
+                throw TransportError.contextCreationFailed(
+                    "cannot listen on \(options.host ?? "*"):\(options.port) with SO_REUSEPORT: "
+                        + cString(strerror(-fd)))
+            }
+            shared = fd
+            info.port = CONTEXT_PORT_NO_LISTEN_SERVER
+        }
+        guard service.create(&info, owner: self), let context = service.context,
+            let vhost = lws_get_vhost_by_name(context, "default")
+        else {
+            if let shared { Glibc.close(shared) }
             throw TransportError.contextCreationFailed("cannot listen on \(options.host ?? "*"):\(options.port)")
         }
-        guard let vhost = lws_get_vhost_by_name(context, "default") else {
-            throw TransportError.contextCreationFailed("no default vhost")
+        if let shared {
+            port = Int(clws_bound_port(shared))
+            service.acceptShared(fd: shared, vhost: vhost)
+        } else {
+            port = Int(lws_get_vhost_listen_port(vhost))
         }
-        port = Int(lws_get_vhost_listen_port(vhost))
     }
 
     /// Services the context on the calling thread until `stop()` is called, then destroys the context. While it

@@ -1,4 +1,5 @@
 import CLibWebSockets
+import Glibc
 
 /// What `LWSServer` and `LWSClient` share about owning a libwebsockets context: the C memory lws keeps
 /// pointers to, the service loop, the cross-thread inbox and the one timer.
@@ -32,6 +33,9 @@ final class ServiceContext {
     private var strings: [UnsafeMutablePointer<CChar>] = []
     private var blocks: [UnsafeMutableRawPointer] = []
     private var timer: UnsafeMutablePointer<clws_timer>?
+    /// The listening socket shared with other processes (`LWSServer.Options.reusePort`), accepted from on the
+    /// loop; nil when lws listens itself. Allocated here, stopped and freed in `destroy()` before the context goes.
+    private var listener: UnsafeMutablePointer<clws_listener>?
     private var running = false
     /// Set when `destroy()` starts; from then on nothing new is scheduled.
     private(set) var tearingDown = false
@@ -136,10 +140,29 @@ final class ServiceContext {
         clws_timer_schedule(loop, timer, callback, lws_usec_t(max(1, microseconds)))
     }
 
+    /// Accepts connections on `fd`, a listening socket from `clws_listen_shared`, and hands them to `vhost`.
+    /// Takes ownership of `fd` (closed by `destroy()`, or at once when the loop is gone).
+    func acceptShared(fd: Int32, vhost: OpaquePointer) {
+        guard let loop, listener == nil else {
+            close(fd)
+            return
+        }
+        let accepting = UnsafeMutablePointer<clws_listener>.allocate(capacity: 1)
+        accepting.initialize(to: clws_listener())
+        clws_listener_start(loop, accepting, vhost, fd)
+        listener = accepting
+    }
+
     /// Destroys the context, then frees everything lws held pointers to. Safe to call twice.
     func destroy() {
         inbox.close()  // first: after this no other thread touches the context
         tearingDown = true
+        // No new connection is adopted while the context is destroyed: stop accepting and close the socket first.
+        if let listener {
+            clws_listener_stop(listener)
+            listener.deallocate()
+            self.listener = nil
+        }
         if let context {
             lws_context_destroy(context)  // calls back for every connection still open
             self.context = nil

@@ -8,6 +8,10 @@ extension HubConfiguration {
     static let settings: [Setting] = [
         .text("host", \.host, unit: "address", "address to listen on"),
         .integer("port", \.port, 0...65535, "TCP port; 0 picks a free one"),
+        .presence(
+            "reuse-port", \.reusePort,
+            "share the port with other hub processes (SO_REUSEPORT; the kernel spreads connections over them); "
+                + "join them with --nats so every class is whole on each (scripts/multi-hub)"),
         .text(
             "tls-cert", \.tlsCert, unit: "file",
             "PEM certificate; with `tls-key` the port speaks only TLS (wss://, https://)"),

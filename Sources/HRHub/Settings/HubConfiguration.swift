@@ -14,6 +14,7 @@ import Logging
 struct HubConfiguration: Sendable {
     var host = "127.0.0.1"
     var port = 8080
+    var reusePort = false
     var tlsCert: String?
     var tlsKey: String?
     var jwtSecret: String?
