@@ -5,7 +5,9 @@ real nats-server with JetStream.
 - a hub killed with SIGKILL mid-ride: the device reconnects to another hub and resends what was not acked; the record
   (read from every hub) has every seq exactly once, and no viewer sees a sample twice;
 - nats-server stopped for 10 s mid-ride and restarted: acks go on from the local spool, the spool is flushed, and
-  the record on every hub has every acked seq exactly once.
+  the record on every hub has every acked seq exactly once;
+- a hub killed while NATS is down: what it acked from its spool reaches the stream when it restarts on the same data
+  dir.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import uuid
 
 from hubclient import now_ms, open_welcomed, run
-from test_cluster import cluster, viewer, wait_until  # noqa: F401  (cluster is a fixture)
+from test_cluster import Hub, cluster, viewer, wait_until  # noqa: F401  (cluster is a fixture)
 from test_record import acked_up_to, http
 
 RIDE_BUDGET_S = 60
@@ -198,3 +200,30 @@ def test_nats_stopped_for_ten_seconds_mid_ride_loses_nothing_acked(cluster):
     for hub in (a, b):
         assert hub.metric("hrhub_record_spool_flushed_total") >= 150, hub.hub_id
         assert hub.metric("hrhub_record_spooling_state") == 0
+
+
+def test_a_spool_left_by_a_killed_hub_is_flushed_when_it_restarts(cluster, tmp_path):
+    nats, (a, b, _) = cluster
+    class_id = "cl-" + uuid.uuid4().hex[:8]
+    device = Device("lea")
+
+    async def main():
+        await device.connect(a, class_id)
+        await device.ride(range(1, 21), 20)
+        await device.acked_up_to(20)
+        nats.stop()
+        wait_until(lambda: a.healthz() == "degraded: cluster unreachable", 10, "hub-a degraded")
+        await device.ride(range(21, 61), 20)
+        await device.acked_up_to(60)  # acked from the spool only
+        a.kill9()
+
+    run(main(), timeout=RIDE_BUDGET_S)
+    nats.start()
+    wait_until(lambda: b.healthz() == "ok", 30, "hub-b ok after NATS returned")
+    assert record_seqs(b, class_id) == {"lea": list(range(1, 21))}, "the spooled samples are not in the stream yet"
+    restarted = Hub("hub-a", nats, tmp_path / "a")  # the same --data-dir: the same spool
+    try:
+        wait_until(lambda: record_seqs(b, class_id) == {"lea": list(range(1, 61))}, RIDE_BUDGET_S, "the flushed spool")
+        assert restarted.metric("hrhub_record_spool_flushed_total") == 40
+    finally:
+        restarted.stop()
