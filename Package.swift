@@ -57,6 +57,7 @@ let package = Package(
             name: "LWSTransport",
             dependencies: [
                 "CLibWebSockets",
+                "HRProtocol",  // FrameBuffer: frames are written from the relay's buffers in place
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -79,6 +79,36 @@ static inline void clws_heartbeat_start(struct lws_context *context, clws_heartb
     lws_cancel_service(context);  // a socket event, so lws's idle callback arms its timer now
 }
 
+/// A libev prepare watcher with a pointer back to its owner: `callback(owner)` runs once per pass of the loop,
+/// after the events of the previous pass were handled and before the loop waits for new ones. The watcher is the
+/// first member, so the libev callback turns its watcher pointer back into the struct.
+typedef struct clws_pass {
+    ev_prepare watcher;
+    void *owner;
+    void (*callback)(void *owner);
+    struct ev_loop *loop;
+} clws_pass;
+
+static inline void clws_pass_fired(struct ev_loop *loop, ev_prepare *watcher, int revents) {
+    (void)loop;
+    (void)revents;
+    clws_pass *p = (clws_pass *)watcher;
+    p->callback(p->owner);
+}
+
+static inline void clws_pass_start(struct ev_loop *loop, clws_pass *p, void (*callback)(void *), void *owner) {
+    p->owner = owner;
+    p->callback = callback;
+    p->loop = loop;
+    ev_prepare_init(&p->watcher, clws_pass_fired);
+    ev_prepare_start(loop, &p->watcher);
+}
+
+static inline void clws_pass_stop(clws_pass *p) {
+    if (p->loop) ev_prepare_stop(p->loop, &p->watcher);
+    p->loop = NULL;
+}
+
 /// Keeps the kernel's unsent bytes small so queued samples stay in reach of drop-oldest and the budget.
 static inline int clws_set_notsent_lowat(int fd, int bytes) {
     return setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &bytes, sizeof(bytes));

@@ -42,6 +42,7 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
         self.server = server
         self.settings = settings
         var relayConfig = settings.relay
+        relayConfig.frameHeadroom = LWSServer.frameHeadroom  // frames are written from the relay's buffers in place
         relayConfig.maxClasses = settings.maxClasses
         relayConfig.maxParticipantsPerClass = settings.maxParticipantsPerClass
         relayConfig.maxErrors = settings.maxErrors
@@ -99,7 +100,8 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
     }
 
     /// Carries out what the relay asked for, then makes sure the timer fires when the relay next has work
-    /// (a held sample coming due, or housekeeping).
+    /// (a held sample coming due, the class tick, or housekeeping). Once per loop pass (`serverLoopPass`), and
+    /// wherever work must not wait for the pass's end.
     func applyEffects(now: Int64) {
         if let record, let batch = relay.takeRecordBatch() { record.submit(batch) }
         startStandingsRebuilds()
@@ -137,8 +139,9 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
         if !settings.allowedOrigins.isEmpty, let origin = request.origin, !settings.allowedOrigins.contains(origin) {
             return .reject(.text(403, "origin '\(origin)' is not allowed"))
         }
+        let parsed: ConnectRequest
         do {
-            _ = try ConnectRequest.parse(path: request.path, query: request.query)
+            parsed = try ConnectRequest.parse(path: request.path, query: request.query)
         } catch {
             return .reject(.text(400, error.reason))
         }
@@ -147,10 +150,10 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
             return .reject(
                 .text(400, "no supported subprotocol in '\(offered)': expected hrhub.v1.json or hrhub.v1.bin"))
         }
-        return .accept
+        return .acceptWith(parsed)  // parsed once: serverConnectionOpened gets it back
     }
 
-    func serverConnectionOpened(_ id: ConnectionID, request: HTTPRequestHead, subprotocol: String) {
+    func serverConnectionOpened(_ id: ConnectionID, request: HTTPRequestHead, subprotocol: String, accepted: Any?) {
         let now = HubClock.nowMs()
         let client = ClientID(id.rawValue)
         let format = WireFormat(rawValue: subprotocol) ?? .json
@@ -163,15 +166,16 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
             server.close(id, code: CloseCode.tooMany.rawValue, reason: "too many connections")
             return
         }
-        guard let parsed = try? ConnectRequest.parse(path: request.path, query: request.query) else {
+        guard
+            let parsed = accepted as? ConnectRequest
+                ?? (try? ConnectRequest.parse(path: request.path, query: request.query))
+        else {
             // Normally refused with HTTP 400 before the upgrade; the relay closes what slips through with 4000.
-            relay.open(client, path: request.path, query: request.query, format: format, now: now)
-            return applyEffects(now: now)
+            return relay.open(client, path: request.path, query: request.query, format: format, now: now)
         }
         switch access.check(parsed, bearer: Access.bearer(from: request.authorization), nowSeconds: now / 1000) {
         case .allow:
             relay.open(client, request: parsed, format: format, now: now)
-            applyEffects(now: now)
         case .unauthorized(let why):
             logger.notice("refused: unauthorized", metadata: ["peer": "\(request.peer)", "why": "\(why)"])
             server.close(id, code: CloseCode.unauthorized.rawValue, reason: why)
@@ -192,17 +196,20 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
         } catch {
             relay.reject(client, error, now: now)
         }
-        applyEffects(now: now)
     }
 
-    func serverNextFrame(_ id: ConnectionID, into frame: inout [UInt8]) -> (kind: FrameKind, more: Bool)? {
+    /// The relay's frame as it is: shared tick frames are written from the same buffer for every viewer.
+    func serverNextFrame(_ id: ConnectionID) -> OutgoingFrame? {
         let client = ClientID(id.rawValue)
-        let now = HubClock.nowMs()
-        let next = relay.nextFrame(client, now: now)
-        if let next { frame.append(contentsOf: next.buffer.bytes[next.buffer.headroom...]) }
-        applyEffects(now: now)
-        guard let next else { return nil }
-        return (next.kind == .text ? .text : .binary, relay.hasPendingWrite(client))
+        guard let next = relay.nextFrame(client, now: HubClock.nowMs()) else { return nil }
+        return OutgoingFrame(
+            buffer: next.buffer, kind: next.kind == .text ? .text : .binary, more: relay.hasPendingWrite(client))
+    }
+
+    /// What the events of a loop pass asked for is carried out once, after all of them: the record gets one batch,
+    /// the transport one write request per connection, the timer one schedule.
+    func serverLoopPass() {
+        applyEffects(now: HubClock.nowMs())
     }
 
     func serverConnectionClosed(_ id: ConnectionID) {
@@ -212,7 +219,6 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
             connectionsPerAddress[address] = left > 0 ? left : nil
         }
         relay.closed(ClientID(id.rawValue), now: now)
-        applyEffects(now: now)
         finishDrainIfDone(now: now)
     }
 
@@ -223,7 +229,6 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
         applyRetention(now: now)
         clusterHeartbeat(now: now)
         relay.tick(now: now)
-        applyEffects(now: now)
         finishDrainIfDone(now: now)
     }
 }

@@ -1,4 +1,5 @@
 import CLibWebSockets
+import HRProtocol
 
 /// Per-connection transport state shared by the server and the client. Touched only on the service thread.
 final class Connection {
@@ -18,6 +19,11 @@ final class Connection {
     private(set) var closeHandedOver = false
     /// Whether the server already lingered on this connection (see `LWSServer.linger`).
     var lingering = false
+    /// In the server's list of connections to arm for WRITEABLE at the end of the loop pass.
+    var dirty = false
+    /// Set in the CLOSED callback, after which lws frees `wsi`: the object may still sit in that list, and the
+    /// flush skips it, so `wsi` is never used once it is closed.
+    var closed = false
     /// The close code the peer sent, when it closed first.
     var peerCloseCode: UInt16?
     var peerCloseReason: String = ""
@@ -82,6 +88,61 @@ final class Connection {
         if written < 0 { return -1 }
         // Only when there is more to say: an empty WRITEABLE round trip per frame would cost a loop iteration.
         if more || pendingClose != nil { lws_callback_on_writable(wsi) }
+        return 0
+    }
+
+    /// Handles a server WRITEABLE callback: a pending close, or one frame from `produce`, written with one
+    /// `lws_write`. Returns what the lws callback must return.
+    ///
+    /// In place, without a copy, when the frame's buffer has lws's headroom (LWS_PRE) before the payload. What
+    /// makes that safe, and the buffer shareable by every connection it goes to:
+    /// - lws_write writes the WebSocket header into the headroom just before `buf` and nothing else of the buffer:
+    ///   a server's frames are not masked, and no extension (permessage-deflate) is offered, so the payload is
+    ///   only read. Each write rewrites the header, so whatever another connection's write left there is harmless.
+    /// - lws_write is done with the buffer when it returns: it sends at once and copies what the kernel did not
+    ///   take into its own per-connection buffer (and TLS encrypts into its own), so the buffer may be written to
+    ///   another connection, or reused by the relay, right after.
+    /// - `withUnsafeMutableBytes` on the `FrameBuffer`'s stored array reaches its storage in place (no copy on
+    ///   write): nothing else holds that array (the relay keeps the `FrameBuffer`, not copies of `bytes`); were it
+    ///   shared, Swift would copy it first, which costs but stays correct.
+    /// - The pointer handed to lws is `headroom` bytes into the storage, `payloadCount` bytes long, and lws writes at
+    ///   most LWS_PRE bytes before it, all within the headroom (checked: `headroom >= pre`).
+    /// A buffer without that headroom is copied behind LWS_PRE bytes in `scratch` first.
+    func write(scratch: inout [UInt8], produce: () -> OutgoingFrame?) -> Int32 {
+        if closeHandedOver { return 0 }
+        if let close = pendingClose, !close.flushFirst {
+            handOverClose(code: close.code, reason: close.reason)
+            return -1
+        }
+        guard let frame = produce(), frame.buffer.payloadCount > 0 else {
+            if let close = pendingClose {
+                handOverClose(code: close.code, reason: close.reason)
+                return -1
+            }
+            return 0
+        }
+        let protocolKind = frame.kind == .text ? LWS_WRITE_TEXT : LWS_WRITE_BINARY
+        let buffer = frame.buffer
+        let length = buffer.payloadCount
+        let written: Int32
+        if buffer.headroom >= Self.pre {
+            let offset = buffer.headroom
+            written = buffer.bytes.withUnsafeMutableBytes { raw in
+                let payload = raw.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self)
+                return lws_write(wsi, payload, length, protocolKind)
+            }
+        } else {
+            scratch.removeAll(keepingCapacity: true)
+            scratch.append(contentsOf: repeatElement(0, count: Self.pre))
+            scratch.append(contentsOf: buffer.bytes[buffer.headroom...])
+            written = scratch.withUnsafeMutableBytes { raw in
+                let payload = raw.baseAddress!.advanced(by: Self.pre).assumingMemoryBound(to: UInt8.self)
+                return lws_write(wsi, payload, length, protocolKind)
+            }
+        }
+        if written < 0 { return -1 }
+        // Only when there is more to say: an empty WRITEABLE round trip per frame would cost a loop iteration.
+        if frame.more || pendingClose != nil { lws_callback_on_writable(wsi) }
         return 0
     }
 

@@ -1,12 +1,30 @@
 import CLibWebSockets
 import Foundation
+import HRProtocol
 import Logging
 
 /// What the server does with an incoming WebSocket upgrade.
-public enum UpgradeDecision: Sendable {
+public enum UpgradeDecision {
     case accept
+    /// Accept, and hand `context` (what deciding learnt, such as the parsed request) to `serverConnectionOpened`,
+    /// so the request is not read twice.
+    case acceptWith(Any)
     /// Refuse with an HTTP status (400, 404, 503, …); the upgrade does not happen.
     case reject(HTTPResponse)
+}
+
+/// One frame for `LWSServer` to write on a connection: `buffer`'s payload (after its headroom) as one WebSocket
+/// frame of `kind`, in one `lws_write`. With `more`, another frame is pending after it.
+public struct OutgoingFrame {
+    public let buffer: FrameBuffer
+    public let kind: FrameKind
+    public let more: Bool
+
+    public init(buffer: FrameBuffer, kind: FrameKind, more: Bool) {
+        self.buffer = buffer
+        self.kind = kind
+        self.more = more
+    }
 }
 
 /// The application side of an `LWSServer`. Every method is called on the service thread.
@@ -19,14 +37,19 @@ public protocol LWSServerDelegate: AnyObject {
     func serverHTTPRequestCancelled(_ id: HTTPRequestID)
     /// A WebSocket upgrade, before the handshake answer is sent.
     func serverShouldUpgrade(_ request: HTTPRequestHead) -> UpgradeDecision
-    /// The handshake completed. `subprotocol` is the one lws selected (a name from `LWSServer.Options`).
-    func serverConnectionOpened(_ id: ConnectionID, request: HTTPRequestHead, subprotocol: String)
+    /// The handshake completed. `subprotocol` is the one lws selected (a name from `LWSServer.Options`);
+    /// `accepted` is the context `serverShouldUpgrade` accepted it with (`.acceptWith`), when the server could carry
+    /// it over (nil otherwise: decide again from `request`).
+    func serverConnectionOpened(_ id: ConnectionID, request: HTTPRequestHead, subprotocol: String, accepted: Any?)
     /// One whole message (fragments reassembled, at most `maxMessageBytes`).
     func serverReceived(_ id: ConnectionID, message: UnsafeRawBufferPointer, kind: FrameKind)
-    /// The socket can take a frame: append one frame's payload to `frame` (which already holds the
-    /// headroom lws needs; append after it) and say its kind and whether more is pending (then another call
-    /// follows when the socket can take it), or return nil when nothing is pending.
-    func serverNextFrame(_ id: ConnectionID, into frame: inout [UInt8]) -> (kind: FrameKind, more: Bool)?
+    /// The socket can take a frame: the next one (written at once, in place when its buffer has
+    /// `LWSServer.frameHeadroom` bytes of headroom; the buffer may be shared with other connections), or nil when
+    /// nothing is pending. With `more`, another call follows when the socket can take it.
+    func serverNextFrame(_ id: ConnectionID) -> OutgoingFrame?
+    /// Once per pass of the event loop, after the pass's events were handled and before the loop waits: the time to
+    /// hand over what the pass produced. Writes asked for until then (`requestWrite`) are flushed right after.
+    func serverLoopPass()
     /// The connection is gone (any reason). No more calls for this id.
     func serverConnectionClosed(_ id: ConnectionID)
     /// The timer set with `scheduleTick` fired.
@@ -36,6 +59,8 @@ public protocol LWSServerDelegate: AnyObject {
 extension LWSServerDelegate {
     /// Does nothing: most delegates need not know.
     public func serverHTTPRequestCancelled(_ id: HTTPRequestID) {}
+    /// Does nothing.
+    public func serverLoopPass() {}
 }
 
 /// A libwebsockets server context: one port for HTTP and WebSocket, one service thread.
@@ -93,11 +118,20 @@ public final class LWSServer: @unchecked Sendable {
     let logger: Logger
     private let service = ServiceContext()
     private var connections: [UInt64: Connection] = [:]
+    /// Connections a write was asked for in this pass of the loop (each once), flushed after `serverLoopPass`; and
+    /// the spare array they are swapped with while flushing.
+    private var dirty: [Connection] = []
+    private var flushing: [Connection] = []
+    /// The context the last upgrade was accepted with, and for which connection: lws calls ESTABLISHED for the
+    /// same `wsi` right after CONFIRM_UPGRADE; any other `wsi` finds no context and the delegate decides again.
+    private var acceptedUpgrade: (wsi: OpaquePointer, context: Any)?
     /// Next id for a WebSocket connection or an HTTP request (one counter, so the two never share an id).
     var nextID: UInt64 = 1
-    /// Reused for every outgoing frame: LWS_PRE bytes of headroom, then the payload.
+    /// For a frame whose buffer lacks lws's headroom (`frameHeadroom`): LWS_PRE bytes, then a copy of the payload.
     private var frameBuffer: [UInt8] = []
     let pre = Int(clws_pre())
+    /// The headroom lws needs before a frame's payload (LWS_PRE): frames built with it are written in place.
+    public static var frameHeadroom: Int { Int(clws_pre()) }
     /// The HTTP requests in progress, by id (see `HTTPExchange` for who owns what, and when each is removed).
     var exchanges: [UInt64: HTTPExchange] = [:]
     /// Reused for every streamed chunk: headroom, then the chunk.
@@ -169,6 +203,7 @@ public final class LWSServer: @unchecked Sendable {
             if let shared { Glibc.close(shared) }
             throw TransportError.contextCreationFailed("cannot listen on \(options.host ?? "*"):\(options.port)")
         }
+        service.onEveryPass(passCallback)
         if let shared {
             port = Int(clws_bound_port(shared))
             service.acceptShared(fd: shared, vhost: vhost)
@@ -182,6 +217,7 @@ public final class LWSServer: @unchecked Sendable {
     /// ticks and posted jobs asked for meanwhile are ignored.
     public func run() {
         service.run()
+        dirty.removeAll()
         connections.removeAll()
         exchanges.removeAll()
     }
@@ -196,10 +232,25 @@ public final class LWSServer: @unchecked Sendable {
         service.post(job)
     }
 
-    /// Asks for a `serverNextFrame` call for this connection when its socket can take data.
+    /// Asks for a `serverNextFrame` call for this connection when its socket can take data. Asked for once per
+    /// pass of the loop however often it is called: the connections are flushed after `serverLoopPass`.
     public func requestWrite(_ id: ConnectionID) {
-        guard !service.tearingDown, let connection = connections[id.rawValue] else { return }
-        lws_callback_on_writable(connection.wsi)
+        guard !service.tearingDown, let connection = connections[id.rawValue], !connection.dirty else { return }
+        connection.dirty = true
+        dirty.append(connection)
+    }
+
+    /// The end of a loop pass: the delegate hands over what the pass produced, then every connection a write was
+    /// asked for is armed for WRITEABLE, once. A connection closed meanwhile is skipped: its `wsi` is gone.
+    fileprivate func loopPass() {
+        delegate?.serverLoopPass()
+        guard !dirty.isEmpty else { return }
+        swap(&dirty, &flushing)
+        for connection in flushing {
+            connection.dirty = false
+            if !connection.closed { lws_callback_on_writable(connection.wsi) }
+        }
+        flushing.removeAll(keepingCapacity: true)
     }
 
     /// Closes a connection with a WebSocket close code. With `flushFirst`, pending frames are written first.
@@ -247,6 +298,10 @@ public final class LWSServer: @unchecked Sendable {
             let head = readHead(wsi, includeSubprotocols: true)
             switch delegate?.serverShouldUpgrade(head) ?? .accept {
             case .accept:
+                acceptedUpgrade = nil
+                return 0
+            case .acceptWith(let context):
+                acceptedUpgrade = (wsi, context)
                 return 0
             case .reject(let response):
                 // A positive return tells lws we answered ourselves and the upgrade must not go on.
@@ -268,7 +323,9 @@ public final class LWSServer: @unchecked Sendable {
             // The header table is still attached during ESTABLISHED (lws detaches it right after).
             let head = readHead(wsi, includeSubprotocols: true)
             let subprotocol = lws_get_protocol(wsi).map { cString($0.pointee.name) } ?? ""
-            delegate?.serverConnectionOpened(ConnectionID(id), request: head, subprotocol: subprotocol)
+            let accepted = acceptedUpgrade.flatMap { $0.wsi == wsi ? $0.context : nil }
+            acceptedUpgrade = nil
+            delegate?.serverConnectionOpened(ConnectionID(id), request: head, subprotocol: subprotocol, accepted: accepted)
             return 0
 
         case LWS_CALLBACK_RECEIVE:
@@ -281,7 +338,10 @@ public final class LWSServer: @unchecked Sendable {
             return writable(id, connection)
 
         case LWS_CALLBACK_CLOSED:
-            guard let id = connectionID(wsi), connections.removeValue(forKey: id.rawValue) != nil else { return 0 }
+            guard let id = connectionID(wsi), let connection = connections.removeValue(forKey: id.rawValue) else {
+                return 0
+            }
+            connection.closed = true  // its wsi is freed after this callback: a pending flush must skip it
             delegate?.serverConnectionClosed(id)
             return 0
 
@@ -311,7 +371,7 @@ public final class LWSServer: @unchecked Sendable {
             linger(connection)
             return 0
         }
-        return connection.writeNextFrame(buffer: &frameBuffer) { delegate?.serverNextFrame(id, into: &$0) }
+        return connection.write(scratch: &frameBuffer) { delegate?.serverNextFrame(id) }
     }
 
     /// Closes as mature servers do, once the close frame is out: shut the write side, then read and discard what
@@ -410,6 +470,13 @@ private func serverCallback(
         return lws_callback_http_dummy(wsi, reason, user, input, length)
     }
     return server.handle(wsi: wsi, reason: reason, user: user, input: input, length: length)
+}
+
+/// The per-pass callback (`ServiceContext.onEveryPass`): `owner` is the server's `OwnerBox`, valid until the
+/// context and the watcher are destroyed together.
+private func passCallback(_ owner: UnsafeMutableRawPointer?) {
+    guard let owner else { return }
+    OwnerBox<LWSServer>.owner(from: owner)?.loopPass()
 }
 
 /// The timer callback: `sul` is the first member of `clws_timer`, whose owner pointer is the server's

@@ -36,6 +36,8 @@ final class ServiceContext {
     /// The listening socket shared with other processes (`LWSServer.Options.reusePort`), accepted from on the
     /// loop; nil when lws listens itself. Allocated here, stopped and freed in `destroy()` before the context goes.
     private var listener: UnsafeMutablePointer<clws_listener>?
+    /// The per-pass watcher (`onEveryPass`), stopped in `destroy()` before the loop is destroyed and freed with it.
+    private var pass: UnsafeMutablePointer<clws_pass>?
     private var running = false
     /// Set when `destroy()` starts; from then on nothing new is scheduled.
     private(set) var tearingDown = false
@@ -134,6 +136,18 @@ final class ServiceContext {
         for job in inbox.takeAll() { job() }
     }
 
+    /// Calls `callback` with the owner's box (see `create`) once per pass of the loop, after the events of a pass
+    /// were handled and before the loop waits again. Call once, after `create`. The watcher memory lives until
+    /// `destroy()`, which stops the watcher before the loop goes; the box outlives both, so the pointer the callback
+    /// gets is valid whenever it runs.
+    func onEveryPass(_ callback: @convention(c) (UnsafeMutableRawPointer?) -> Void) {
+        guard context != nil, !tearingDown, pass == nil, let loop, let box = ownerBox else { return }
+        let p = UnsafeMutablePointer<clws_pass>.allocate(capacity: 1)
+        p.initialize(to: clws_pass())
+        pass = p
+        clws_pass_start(loop, p, callback, box.toOpaque())
+    }
+
     /// Fires `callback` once after `microseconds`, replacing any earlier schedule.
     func scheduleTick(inMicroseconds microseconds: Int64, callback: sul_cb_t) {
         guard context != nil, !tearingDown, let loop, let timer else { return }
@@ -168,6 +182,11 @@ final class ServiceContext {
             self.context = nil
         }
         if let timer { clws_timer_cancel(timer) }
+        if let pass {
+            clws_pass_stop(pass)
+            pass.deallocate()
+            self.pass = nil
+        }
         if let loop {
             clws_ev_loop_destroy(loop)
             self.loop = nil

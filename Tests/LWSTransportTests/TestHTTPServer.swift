@@ -118,9 +118,9 @@ final class TestDelegate: LWSServerDelegate, @unchecked Sendable {
     }
 
     func serverShouldUpgrade(_ request: HTTPRequestHead) -> UpgradeDecision { .reject(.text(400, "no WebSockets")) }
-    func serverConnectionOpened(_ id: ConnectionID, request: HTTPRequestHead, subprotocol: String) {}
+    func serverConnectionOpened(_ id: ConnectionID, request: HTTPRequestHead, subprotocol: String, accepted: Any?) {}
     func serverReceived(_ id: ConnectionID, message: UnsafeRawBufferPointer, kind: FrameKind) {}
-    func serverNextFrame(_ id: ConnectionID, into frame: inout [UInt8]) -> (kind: FrameKind, more: Bool)? { nil }
+    func serverNextFrame(_ id: ConnectionID) -> OutgoingFrame? { nil }
     func serverConnectionClosed(_ id: ConnectionID) {}
     func serverTick() {}
 }
