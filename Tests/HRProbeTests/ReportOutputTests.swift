@@ -107,6 +107,35 @@ import Testing
     }
 }
 
+/// The leaderboard's part of the report: board staleness and bytes per screen, in the JSON and the table.
+@Suite struct BoardReportTests {
+    @Test func boardsAreReportedWhenScreensGotThem() throws {
+        let plain = RunReport(plan: ReportOutputTests.plan(), result: ReportOutputTests.result(), objectives: nil)
+        #expect(plain.boards == nil, "no board arrived: no section")
+        #expect(!SummaryTable.render(plain).contains("board staleness"))
+
+        var result = ReportOutputTests.result()
+        result.boardStaleness = ReportOutputTests.distribution(1...1_000)  // 10 µs … 10 ms
+        result.boardsReceived = 40
+        result.boardBytes = 28_000
+        result.boardScreens = [3, 4]
+        let report = RunReport(plan: ReportOutputTests.plan(), result: result, objectives: nil)
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(try report.json().utf8)) as? [String: Any])
+        let boards = try #require(object["boards"] as? [String: Any])
+        #expect(boards["received"] as? Int == 40)
+        #expect(boards["screens"] as? Int == 2)
+        #expect(boards["bytes_per_screen_per_s"] as? Double == 1_400, "28,000 bytes / 2 screens / 10 s")
+        let staleness = try #require(boards["staleness_ms"] as? [String: Any])
+        #expect(staleness["count"] as? Int == 1_000)
+        #expect(abs((staleness["p50"] as? Double ?? 0) - 5) < 0.05)
+        let table = SummaryTable.render(report)
+        #expect(table.contains("board staleness (written → board)"))
+        #expect(table.contains("boards · 40 received on 2 screens · 28000 bytes · 1400 B per screen per second"))
+        #expect(table.split(separator: "\n").allSatisfy { $0.count <= 120 })
+    }
+}
+
 /// `--device-model firmware`'s part of the report: the record section, the ack row, and the breach.
 @Suite struct RecordReportTests {
     static func ledger(recorded seqs: [UInt32]) -> RiderLedger {

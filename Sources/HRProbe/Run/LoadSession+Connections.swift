@@ -22,6 +22,7 @@ extension LoadSession {
             for r in 0..<ridersPerClass { riders.append(RiderState(classIndex: k, indexInClass: r)) }
             result.classes.append(RunResult.ClassResult(id: id))
         }
+        boardStaleness = BoardStaleness(classes: classes.count, riders: riders.count)
         var slowPicker = SplitMix64(seed: plan.seed, stream: 0x534C_4F57)  // "SLOW"
         var count = 0
         func address() -> String? {
@@ -166,6 +167,7 @@ extension LoadSession {
         connections[index].clearOutbound()
         if !peerReaders.isEmpty { peerReaders[index] = PeerStreamReader() }
         if was.isOpen && was.kind.views && !was.slow { classes[was.classIndex].openNormalViewers -= 1 }
+        boardStaleness.closed(screen: index)
         // While closing, streams stay as they are: `finishRun` judges them against the last published seqs.
         if was.isOpen && was.kind.views && stage != .closing && stage != .done { closeStreams(of: index) }
         if stage == .closing || stage == .done {

@@ -79,6 +79,7 @@ extension LoadSession {
         if let seq = next.seq, let r = connections[index].rider {
             let now = ProbeClock.nowUs()
             riders[r].noteWritten(seq: seq, us: now)
+            if plan.target == .hrhub { boardStaleness.wrote(rider: r, seq: seq, us: now) }
             if riders[r].isMeasured(seq) {
                 if next.replay {
                     result.samplesResent += 1
@@ -331,7 +332,12 @@ extension LoadSession {
                     result.clock.add(sentUs: sentUs, hubMs: ht, receivedUs: now)
                 }
             case .ack(let seq):
-                if let r = connections[index].rider { firmwareAcked(rider: r, seq: seq, now: now) }
+                if let r = connections[index].rider {
+                    firmwareAcked(rider: r, seq: seq, now: now)
+                    boardStaleness.acked(rider: r, classIndex: connections[index].classIndex, seq: seq, us: now)
+                }
+            case .board(let board):
+                boardReceived(board, on: index, now: now)
             case .error(let error):
                 result.hubErrors[error.code.rawValue, default: 0] += 1
                 logger.debug("hub error", metadata: ["code": "\(error.code.rawValue)", "msg": "\(error.message)"])
@@ -339,6 +345,27 @@ extension LoadSession {
                 break
             }
         }
+    }
+}
+
+extension LoadSession {
+    /// A `board` on viewing connection `index`: the staleness of the samples it shows for the first time there
+    /// (written in the measured window), and, arriving in the window, its bytes.
+    func boardReceived(_ board: Board, on index: Int, now: Int64) {
+        guard connections[index].viewerSlot != nil else { return }
+        // `at` into the probe's clock (the same clock on one machine; the ping estimate across machines).
+        let atUs = board.at * 1_000 - (result.clock.offsetUs ?? 0)
+        let (start, end) = (measureStartUs, measureEndUs)
+        boardStaleness.board(
+            screen: index, classIndex: connections[index].classIndex, atUs: atUs, arrivedUs: now
+        ) { writtenUs, stalenessUs in
+            if writtenUs >= start && writtenUs < end { result.boardStaleness.record(stalenessUs) }
+        }
+        guard now >= start && now < end else { return }
+        result.boardsReceived += 1
+        // The message's own bytes, as the hub encoded it (the frame's brackets and neighbours left out).
+        result.boardBytes += HubFrameEncoder.frame([.board(board)]).count - 2
+        result.boardScreens.insert(index)
     }
 }
 

@@ -40,6 +40,8 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
     var peerChannels: [[UInt8]] = []
     var queue = DueQueue()
     var result = RunResult()
+    /// Board staleness: samples written, acked and shown on a screen (set up with the connections).
+    var boardStaleness = BoardStaleness(classes: 0, riders: 0)
     /// Lags of the last second, for the progress line.
     var recentLag = LagDistribution(digits: .two)
     var stage = Stage.connecting

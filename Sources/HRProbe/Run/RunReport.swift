@@ -122,6 +122,18 @@ struct RunReport: Codable {
         }
     }
 
+    /// The live leaderboard as the screens saw it (`board` messages).
+    struct Boards: Codable {
+        /// A sample's write → the first board on a screen that counts it (built after its ack), ms.
+        var stalenessMs: Percentiles
+        /// Boards that arrived in the measured window, on how many screens, and their bytes (each message's JSON).
+        var received: Int
+        var screens: Int
+        var bytes: Int
+        /// Bytes per screen per second of the window.
+        var bytesPerScreenPerS: Double
+    }
+
     /// Delivery accounting.
     struct Delivery: Codable {
         var samplesSent: Int
@@ -241,6 +253,8 @@ struct RunReport: Codable {
     var drainTimedOut: Bool
     var failure: String?
     var lagMs: Lags
+    /// Nil when no screen got a board (the record off, `board=0`, or a peer relay).
+    var boards: Boards?
     var delivery: Delivery
     var connections: Connections
     var clock: Clock
@@ -278,6 +292,15 @@ struct RunReport: Codable {
             fanOut: Percentiles(r.fanOut), publisherToHub: Percentiles(r.ingress),
             hubToViewer: Percentiles(r.egress), slowViewers: Percentiles(r.slowLag),
             streamJitter: Percentiles(r.streamJitter), ack: Percentiles(r.ack))
+        if r.boardsReceived > 0 || r.boardStaleness.count > 0 {
+            let screens = r.boardScreens.count
+            let seconds = Double(plan.durationUs) / 1e6
+            boards = Boards(
+                stalenessMs: Percentiles(r.boardStaleness), received: r.boardsReceived, screens: screens,
+                bytes: r.boardBytes,
+                bytesPerScreenPerS: screens > 0 && seconds > 0
+                    ? (Double(r.boardBytes) / Double(screens) / seconds).rounded() : 0)
+        }
         var all = r.counts
         all.add(r.slowCounts)
         delivery = Delivery(

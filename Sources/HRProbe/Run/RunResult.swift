@@ -35,6 +35,13 @@ struct RunResult {
     var streamJitter = LagDistribution()
     /// With `--device-model firmware`: a sample's write → the `ack` covering it.
     var ack = LagDistribution()
+    /// A sample's write → the first `board` on a screen that counts it (`BoardStaleness`), every screen, measured
+    /// window.
+    var boardStaleness = LagDistribution()
+    /// `board` messages that arrived in the measured window, their bytes, and the connections they arrived on.
+    var boardsReceived = 0
+    var boardBytes = 0
+    var boardScreens = Set<Int>()
     /// With `--device-model firmware`: per rider, captured against recorded and delivered (nil without it), and
     /// why the record could not be read.
     var ledgers: [RiderLedger]?

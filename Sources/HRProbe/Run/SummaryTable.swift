@@ -42,11 +42,23 @@ enum SummaryTable {
                 pad(name, 34) + pad("\(p.count)", 9, right: true)
                     + [p.p50, p.p90, p.p99, p.p99_9, p.p99_99, p.max].map { pad(ms($0), 10, right: true) }.joined())
         }
+        if let b = report.boards {
+            let p = b.stalenessMs
+            line(
+                pad("board staleness (written → board)", 34) + pad("\(p.count)", 9, right: true)
+                    + [p.p50, p.p90, p.p99, p.p99_9, p.p99_99, p.max].map { pad(ms($0), 10, right: true) }.joined())
+        }
         if l.endToEnd.negative > 0 {
             line("  \(l.endToEnd.negative) lags were negative (clock error across machines) and counted as 0")
         }
         line()
 
+        if let b = report.boards {
+            line(
+                "boards · \(b.received) received on \(b.screens) screens · \(b.bytes) bytes"
+                    + " · \(format(b.bytesPerScreenPerS)) B per screen per second")
+            line()
+        }
         let d = report.delivery
         let s = d.streams
         var fates = "delivery · sent \(d.samplesSent)"
