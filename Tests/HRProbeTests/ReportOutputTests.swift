@@ -109,6 +109,18 @@ import Testing
 
 /// The leaderboard's part of the report: board staleness and bytes per screen, in the JSON and the table.
 @Suite struct BoardReportTests {
+    @Test func boardGoesOnViewingURLsOnly() throws {
+        let plan = try RunCommand.parse(["ws://127.0.0.1:9/", "--board", "0", "--participants", "1"]).makePlan()
+        #expect(plan.path(classIndex: 0, role: .viewer, rider: nil).hasSuffix("role=viewer&board=0"))
+        #expect(plan.path(classIndex: 0, role: .participant, rider: 1).hasSuffix("&board=0"))
+        #expect(!plan.path(classIndex: 0, role: .publisher, rider: 0).contains("board"))
+        #expect(try !RunCommand.parse(["ws://127.0.0.1:9/"]).makePlan().path(classIndex: 0, role: .viewer, rider: nil)
+            .contains("board"), "without --board, the hub's default")
+        for bad in ["101", "1000"] {
+            #expect(DeviceModelFlagTests.refusal(["--board", bad])?.contains("--board must be 0 to 100") == true)
+        }
+    }
+
     @Test func boardsAreReportedWhenScreensGotThem() throws {
         let plain = RunReport(plan: ReportOutputTests.plan(), result: ReportOutputTests.result(), objectives: nil)
         #expect(plain.boards == nil, "no board arrived: no section")

@@ -113,6 +113,9 @@ struct RunCommand: ParsableCommand {
         help: "The relay's process id: report its CPU time and memory over the measured window (Linux /proc).")
     var serverPID: Int32?
 
+    @Option(help: "Ranks the viewing connections' `board` messages list, 0 to 100 (0: no boards; default: the hub's, 10).")
+    var board: Int?
+
     @Option(name: .customLong("json"), help: "Write the full report as JSON to this file.")
     var jsonFile: String?
 
@@ -265,6 +268,10 @@ struct RunCommand: ParsableCommand {
             binary: binary, phase: phaseValue, seed: seed, slowViewerFraction: slow, storm: storm, ramp: rampPlan,
             role: roleValue, sourceAddresses: addresses, drainUs: drainUs, target: targetValue, serverPID: serverPID)
         plan.insecure = options.insecure
+        if let board {
+            guard (0...100).contains(board) else { throw ValidationError("--board must be 0 to 100, not \(board)") }
+            plan.board = board
+        }
         if let deviceModel {
             guard deviceModel == "firmware" else {
                 throw ValidationError("--device-model must be firmware, not '\(deviceModel)'")

@@ -65,6 +65,8 @@ struct RunPlan {
     var target: PeerTarget = .hrhub
     /// The relay's process, whose CPU time and memory the report gives for the measured window (`--server-pid`).
     var serverPID: Int32?
+    /// `board` on every viewing connection's URL (ranks its `board` messages list; 0: none); nil: the hub's default.
+    var board: Int?
     /// A recorded heart-rate trace the riders replay, each shifted in time (`--trace`); nil: the rider model.
     var trace: HeartRateTrace?
 
@@ -96,6 +98,7 @@ struct RunPlan {
         var query = "role=\(role.rawValue)"
         if let rider { query += "&participant=\(ParticipantNumbering.id(rider))" }
         if role.views && mode != .all { query += "&mode=\(mode.rawValue)" }
+        if role.views, let board { query += "&board=\(board)" }
         return "/v1/classes/\(classIDs[classIndex])/ws?\(query)"
     }
 
