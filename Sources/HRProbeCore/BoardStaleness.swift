@@ -1,11 +1,16 @@
 /// How old the standings a screen shows are, seen from outside the hub: from a sample's write to the first `board`
 /// on a screen that counts it.
 ///
-/// A board counts every sample committed before the hub built it (its `at`); the probe cannot see a commit, but it
+/// On a rider's own screen (a `participant` connection, which publishes and views) this is exact: the hub sends the
+/// `ack` for a sample after the sample counts, and the board and the ack go out on the same socket in order, so the
+/// first board after the ack is the first that counts the sample (`ownBoard`).
+///
+/// On any other screen:
+/// a board counts every sample committed before the hub built it (its `at`); the probe cannot see a commit, but it
 /// sees its `ack`, which the hub sends after the commit is counted. So a sample is taken as visible on a screen with
 /// the first board there whose `at` is no earlier than the ack's arrival: a board built between the commit and the
-/// ack's arrival (well under a millisecond on loopback, against boards a second apart) is not credited, which can only
-/// make the figure larger. Times are the probe's clock, µs; the caller moves `at` into it. Without acks (the record
+/// ack's arrival (well under a millisecond on loopback, against boards a second apart, unless the probe is starved of
+/// CPU) is not credited, which can only make the figure larger. Times are the probe's clock, µs; the caller moves `at` into it. Without acks (the record
 /// off) nothing is measured.
 ///
 /// Costs: per sample O(1) to note and ack; per board, one step per sample acked since the screen's previous board.
@@ -36,6 +41,10 @@ public struct BoardStaleness {
     /// Per class, the size at which the next trim is tried (doubling while screens hold the samples back).
     private var trimThreshold: [Int]
     private var screens: [Int: Screen] = [:]
+    /// Per rider: written times of its samples acked and not yet shown on its own screen (`ownBoard`).
+    private var ownCommitted: [[Int64]]
+    /// Riders whose own connection views (participants): their acked samples wait for `ownBoard`.
+    private var ownScreen: Set<Int> = []
 
     /// Written samples kept per rider waiting for an ack; older ones are forgotten (a hub that never acks).
     public static let maxPending = 1_024
@@ -45,6 +54,7 @@ public struct BoardStaleness {
     /// Empty accounting for `classes` classes and `riders` riders (global indices).
     public init(classes: Int, riders: Int) {
         written = Array(repeating: [], count: riders)
+        ownCommitted = Array(repeating: [], count: riders)
         committed = Array(repeating: [], count: classes)
         dropped = Array(repeating: 0, count: classes)
         trimThreshold = Array(repeating: Self.trimAt, count: classes)
@@ -62,6 +72,9 @@ public struct BoardStaleness {
         for sample in written[rider] {
             guard Int32(bitPattern: sample.seq &- seq) <= 0 else { break }
             committed[classIndex].append(Committed(ackUs: us, writtenUs: sample.us))
+            if ownScreen.contains(rider), ownCommitted[rider].count < Self.maxPending {
+                ownCommitted[rider].append(sample.us)
+            }
             taken += 1
         }
         guard taken > 0 else { return }
@@ -94,6 +107,19 @@ public struct BoardStaleness {
         }
         state.next = base + index
         screens[screen] = state
+    }
+
+    /// Rider `rider` publishes on a connection that views (a participant): its own acked samples are also measured
+    /// exactly, with `ownBoard`.
+    public mutating func viewsOwnSamples(rider: Int) {
+        ownScreen.insert(rider)
+    }
+
+    /// A board arrived at `arrivedUs` on rider `rider`'s own connection: `visible(writtenUs, stalenessUs)` for each of
+    /// its samples acked on that connection before it (so counted in it), once.
+    public mutating func ownBoard(rider: Int, arrivedUs: Int64, visible: (Int64, Int64) -> Void) {
+        for writtenUs in ownCommitted[rider] { visible(writtenUs, arrivedUs - writtenUs) }
+        ownCommitted[rider].removeAll(keepingCapacity: true)
     }
 
     /// Screen `screen` closed: it no longer holds its class's committed samples back.

@@ -75,4 +75,26 @@ import Testing
         accounting.acked(rider: 0, classIndex: 0, seq: UInt32(BoardStaleness.maxPending + 10), us: 5_000)
         #expect(shown(&accounting, screen: 1, atUs: 6_000, arrivedUs: 6_000).count == BoardStaleness.maxPending)
     }
+
+    @Test func aRidersOwnScreenCountsItsSamplesFromTheFirstBoardAfterTheAck() {
+        var accounting = BoardStaleness(classes: 1, riders: 2)
+        accounting.viewsOwnSamples(rider: 0)
+        var own: [[Int64]] = []
+        accounting.wrote(rider: 0, seq: 1, us: 1_000)
+        accounting.wrote(rider: 0, seq: 2, us: 2_000)
+        accounting.wrote(rider: 1, seq: 1, us: 2_000)
+        accounting.ownBoard(rider: 0, arrivedUs: 2_100) { own.append([$0, $1]) }
+        #expect(own.isEmpty, "nothing acked yet: this board may not count them")
+        accounting.acked(rider: 0, classIndex: 0, seq: 1, us: 2_500)
+        accounting.acked(rider: 1, classIndex: 0, seq: 1, us: 2_500)  // rider 1 has no screen of its own
+        accounting.ownBoard(rider: 0, arrivedUs: 3_000) { own.append([$0, $1]) }
+        #expect(own == [[1_000, 2_000]])
+        accounting.acked(rider: 0, classIndex: 0, seq: 2, us: 3_500)
+        accounting.ownBoard(rider: 0, arrivedUs: 4_000) { own.append([$0, $1]) }
+        accounting.ownBoard(rider: 0, arrivedUs: 5_000) { own.append([$0, $1]) }
+        #expect(own == [[1_000, 2_000], [2_000, 2_000]], "once each")
+        var others: [[Int64]] = []
+        accounting.ownBoard(rider: 1, arrivedUs: 5_000) { others.append([$0, $1]) }
+        #expect(others.isEmpty)
+    }
 }

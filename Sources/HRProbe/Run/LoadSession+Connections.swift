@@ -46,7 +46,10 @@ extension LoadSession {
                 for p in 0..<plan.participants {
                     let rider = classes[k].riderBase + plan.publishers + p
                     let slot = plan.role.views ? plan.viewers + p : nil
-                    if slot != nil { classes[k].viewerConnections.append(connections.count) }
+                    if slot != nil {
+                        classes[k].viewerConnections.append(connections.count)
+                        boardStaleness.viewsOwnSamples(rider: rider)
+                    }
                     riders[rider].connection = connections.count
                     connections.append(
                         ProbeConnection(

@@ -350,7 +350,8 @@ extension LoadSession {
 
 extension LoadSession {
     /// A `board` on viewing connection `index`: the staleness of the samples it shows for the first time there
-    /// (written in the measured window), and, arriving in the window, its bytes.
+    /// (written in the measured window; on a participant's connection, its own samples too, exactly), and, arriving
+    /// in the window, its bytes.
     func boardReceived(_ board: Board, on index: Int, now: Int64) {
         guard connections[index].viewerSlot != nil else { return }
         // `at` into the probe's clock (the same clock on one machine; the ping estimate across machines).
@@ -360,6 +361,11 @@ extension LoadSession {
             screen: index, classIndex: connections[index].classIndex, atUs: atUs, arrivedUs: now
         ) { writtenUs, stalenessUs in
             if writtenUs >= start && writtenUs < end { result.boardStaleness.record(stalenessUs) }
+        }
+        if let r = connections[index].rider {
+            boardStaleness.ownBoard(rider: r, arrivedUs: now) { writtenUs, stalenessUs in
+                if writtenUs >= start && writtenUs < end { result.ownBoardStaleness.record(stalenessUs) }
+            }
         }
         guard now >= start && now < end else { return }
         result.boardsReceived += 1

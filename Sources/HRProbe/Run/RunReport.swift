@@ -124,8 +124,10 @@ struct RunReport: Codable {
 
     /// The live leaderboard as the screens saw it (`board` messages).
     struct Boards: Codable {
-        /// A sample's write → the first board on a screen that counts it (built after its ack), ms.
+        /// A sample's write → the first board on a screen that counts it (built after its ack arrived), ms.
         var stalenessMs: Percentiles
+        /// A participant's own sample's write → the first board on its own connection after its ack (exact), ms.
+        var ownStalenessMs: Percentiles
         /// Boards that arrived in the measured window, on how many screens, and their bytes (each message's JSON).
         var received: Int
         var screens: Int
@@ -296,7 +298,8 @@ struct RunReport: Codable {
             let screens = r.boardScreens.count
             let seconds = Double(plan.durationUs) / 1e6
             boards = Boards(
-                stalenessMs: Percentiles(r.boardStaleness), received: r.boardsReceived, screens: screens,
+                stalenessMs: Percentiles(r.boardStaleness), ownStalenessMs: Percentiles(r.ownBoardStaleness),
+                received: r.boardsReceived, screens: screens,
                 bytes: r.boardBytes,
                 bytesPerScreenPerS: screens > 0 && seconds > 0
                     ? (Double(r.boardBytes) / Double(screens) / seconds).rounded() : 0)

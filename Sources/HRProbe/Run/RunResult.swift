@@ -38,6 +38,8 @@ struct RunResult {
     /// A sample's write → the first `board` on a screen that counts it (`BoardStaleness`), every screen, measured
     /// window.
     var boardStaleness = LagDistribution()
+    /// A participant's own sample's write → the first `board` on its own connection after the sample's ack (exact).
+    var ownBoardStaleness = LagDistribution()
     /// `board` messages that arrived in the measured window, their bytes, and the connections they arrived on.
     var boardsReceived = 0
     var boardBytes = 0

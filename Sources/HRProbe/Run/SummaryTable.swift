@@ -43,10 +43,14 @@ enum SummaryTable {
                     + [p.p50, p.p90, p.p99, p.p99_9, p.p99_99, p.max].map { pad(ms($0), 10, right: true) }.joined())
         }
         if let b = report.boards {
-            let p = b.stalenessMs
-            line(
-                pad("board staleness (written → board)", 34) + pad("\(p.count)", 9, right: true)
-                    + [p.p50, p.p90, p.p99, p.p99_9, p.p99_99, p.max].map { pad(ms($0), 10, right: true) }.joined())
+            for (name, p) in [
+                ("board staleness (written → board)", b.stalenessMs),
+                ("  own screen (written → board)", b.ownStalenessMs),
+            ] where p.count > 0 || name.hasPrefix("board") {
+                line(
+                    pad(name, 34) + pad("\(p.count)", 9, right: true)
+                        + [p.p50, p.p90, p.p99, p.p99_9, p.p99_99, p.max].map { pad(ms($0), 10, right: true) }.joined())
+            }
         }
         if l.endToEnd.negative > 0 {
             line("  \(l.endToEnd.negative) lags were negative (clock error across machines) and counted as 0")
