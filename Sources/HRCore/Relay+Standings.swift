@@ -132,7 +132,10 @@ extension Relay {
         return max(1, (config.boardIntervalMs + turns - 1) / turns)
     }
 
+    /// Books `room`'s next board tick at `at`, with the class tick on moved up to its grid: a board is built on
+    /// the class tick that sends it (`Relay.tick` runs board ticks first), not up to a tick earlier.
     private func bookBoardTick(_ room: ClassRoom, at: Int64) {
+        let at = config.tickMs > 0 ? JitterBuffer.floor(at &+ config.tickMs &- 1, config.tickMs) : at
         room.boardTickMs = at
         standingsState.boardTicks.insert(BoardTickDue(atMs: at, room: room))
     }

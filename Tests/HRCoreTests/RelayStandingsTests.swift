@@ -329,4 +329,30 @@ import Testing
         let mine = try #require(boards[screens[4]]?.last)
         #expect(mine.me?.p == "bob")
     }
+
+    @Test func withTheClassTickABoardIsBuiltOnTheTickThatSendsIt() throws {
+        let h = harness { $0.tickMs = 50 }
+        h.advance(13)  // off the 50 ms grid
+        let anna = ride(h, "anna", bpm: 190, count: 2)
+        let viewer = h.viewer()
+        var boards: [Board] = []
+        /// Wakes the relay when it asks to be woken (housekeeping runs on every tick here), until a board arrives.
+        func untilABoard() {
+            boards = []
+            for _ in 0..<200 where boards.isEmpty {
+                h.now = min(max(h.relay.nextWakeMs, h.now + 1), h.now + 50)
+                h.tick()
+                boards = h.messages(viewer).boards
+            }
+        }
+        untilABoard()
+        #expect(boards.count == 1, "the first board, on the next class tick")
+        h.advance(1_000)
+        h.hr(anna, seq: 3, bpm: 150)
+        commit(h)
+        untilABoard()
+        let board = try #require(boards.first)
+        #expect(board.at % 50 == 0, "built at \(board.at), on the grid")
+        #expect(board.at == h.now, "and sent on that same tick")
+    }
 }
