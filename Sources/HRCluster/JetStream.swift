@@ -172,6 +172,9 @@ final class JetStream: @unchecked Sendable {
         return counts
     }
 
+    /// Tries at creating a read's ordered consumer that time out before the read fails.
+    static let subscribeAttempts = 6
+
     /// Every message on `filter` (wildcards allowed) in stream order, through an ordered consumer that is removed
     /// afterwards; with `lastPerSubject`, only the newest per subject. `expected` (from `subjects(matching:)`) of 0
     /// reads nothing; otherwise the read ends at the message after which none is pending.
@@ -183,10 +186,17 @@ final class JetStream: @unchecked Sendable {
         options.Config.DeliverPolicy = lastPerSubject ? js_DeliverLastPerSubject : js_DeliverAll
         var subscription: OpaquePointer?
         var errorCode = jsErrCode(0)
-        let status = stream.withCString { cStream in
-            // Invariant: `cStream` lives until js_SubscribeSync returns (libnats copies the names it keeps).
-            options.Stream = cStream
-            return js_SubscribeSync(&subscription, context, filter, nil, &options, &errorCode)
+        var status = NATS_TIMEOUT
+        // The ordered consumer is placed on one of the stream's peers. nats-server 2.9 still picks a peer that died
+        // until it is marked offline, and that creation times out (half the reads on a 3-node cluster with a node
+        // down, tests/e2e/test_nats_cluster.py); another attempt is placed anew.
+        for _ in 0..<Self.subscribeAttempts where status == NATS_TIMEOUT {
+            errorCode = jsErrCode(0)
+            status = stream.withCString { cStream in
+                // Invariant: `cStream` lives until js_SubscribeSync returns (libnats copies the names it keeps).
+                options.Stream = cStream
+                return js_SubscribeSync(&subscription, context, filter, nil, &options, &errorCode)
+            }
         }
         try Self.check("js_SubscribeSync", status, errorCode)
         guard let subscription else { throw NATSError("js_SubscribeSync", NATS_ERR) }

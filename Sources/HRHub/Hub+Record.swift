@@ -101,13 +101,32 @@ extension Hub {
         }
         let participant = query["participant"]
         if let participant, let bad = Self.badID(participant, "participant") { return .response(bad) }
+        // Opening the read may wait on the store (a JetStream consumer is created over the network), so it runs on
+        // the record-read queue, never on the service thread; the answer is posted back.
+        let store = record.store
+        let server = self.server
+        let id = request.id
+        recordReads.async {
+            let reply = OpenedRead(Self.openRecordRead(store, classID: classID, participant: participant, format: format))
+            server.post { _ = server.respond(id, reply.reply) }
+        }
+        return .deferred
+    }
+
+    /// The answer to `GET …/record`: 404 without a record, 503 when the store cannot be read, else the stream, its
+    /// first rows read before the status line (a store that cannot be read answers 503, not a 200 cut short).
+    private static func openRecordRead(
+        _ store: any RecordStore, classID: String, participant: String?, format: RecordEncoder.Format
+    ) -> HTTPReply {
         do {
-            guard try record.store.hasRecord(classID: classID) else {
+            guard try store.hasRecord(classID: classID) else {
                 return .response(.text(404, "no record for class '\(classID)'"))
             }
-            let cursor = try record.store.read(classID: classID, participant: participant)
+            let cursor = try store.read(classID: classID, participant: participant)
+            let first = try cursor.next(max: 256)
             return .stream(
-                status: 200, contentType: format.contentType, producer: RecordStream(cursor: cursor, format: format))
+                status: 200, contentType: format.contentType,
+                producer: RecordStream(cursor: cursor, first: first, format: format))
         } catch {
             return .response(.text(503, "record unavailable: \(error)"))
         }
@@ -143,25 +162,33 @@ extension Hub {
 final class RecordStream: HTTPBodyProducer {
     private let cursor: any RecordCursor
     private var encoder: RecordEncoder
-    private var started = false
+    /// Rows read before the status line went out (the first call writes them).
+    private var first: [RecordedSample]?
 
-    init(cursor: any RecordCursor, format: RecordEncoder.Format) {
+    init(cursor: any RecordCursor, first: [RecordedSample], format: RecordEncoder.Format) {
         self.cursor = cursor
+        self.first = first
         self.encoder = RecordEncoder(format: format)
     }
 
     func produceChunk(into chunk: inout [UInt8], limit: Int) -> HTTPBodyProgress {
-        if !started {
-            started = true
+        var prefetched = first
+        if prefetched != nil {
+            first = nil
             encoder.appendStart(to: &chunk)
         }
         while chunk.count < limit {
             let rows: [RecordedSample]
-            do {
-                rows = try cursor.next(max: 256)
-            } catch {
-                // The status line is gone already: end the body; a client sees malformed JSON/CSV, not silence.
-                return .done
+            if let taken = prefetched {
+                rows = taken
+                prefetched = nil
+            } else {
+                do {
+                    rows = try cursor.next(max: 256)
+                } catch {
+                    // The status line is gone already: the connection closes without the body's end.
+                    return .failed
+                }
             }
             if rows.isEmpty {
                 encoder.appendEnd(to: &chunk)
@@ -186,4 +213,11 @@ struct QueryItems {
     }
 
     subscript(key: String) -> String? { values[key] }
+}
+
+/// A reply made on the record-read queue, handed to the service thread once. `@unchecked Sendable`: the producer
+/// inside is used by one thread at a time, the queue until it posts, the service thread after.
+private struct OpenedRead: @unchecked Sendable {
+    let reply: HTTPReply
+    init(_ reply: HTTPReply) { self.reply = reply }
 }

@@ -31,6 +31,8 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
     /// Uploads waiting for their commit, by the relay's id (Hub+Record.swift).
     var pendingUploads: [UploadID: PendingUpload] = [:]
     var nextUploadID: UInt64 = 0
+    /// Where `GET …/record` opens its read (Hub+Record.swift): off the service thread, one at a time.
+    let recordReads = DispatchQueue(label: "hrhub.record-reads")
     /// When retention next runs.
     var nextRetentionMs: Int64 = 0
     /// The cluster (`--nats`), set before `start`; nil: a hub on its own (Hub+Cluster.swift).

@@ -141,6 +141,10 @@ public enum HTTPBodyProgress: Sendable {
     case pause
     /// The body is complete (what was appended in this call is its last part).
     case done
+    /// The body cannot be completed (a read failed after the status line went out): what was appended in this
+    /// call is written, then the connection is closed without the body's end (no terminating chunk), so the
+    /// client sees a truncated transfer, never a shorter body that looks complete.
+    case failed
 }
 
 /// Produces a streamed response body one chunk at a time, on the service thread, only when the socket can take

@@ -334,6 +334,9 @@ extension LWSServer {
         case .done:
             exchange.state = .deferred  // the producer is released with the exchange
             return finish(exchange)
+        case .failed:
+            exchange.state = .deferred
+            return -1  // lws closes the connection: the body never gets its end
         }
     }
 

@@ -313,4 +313,27 @@ import Testing
         let response = try client.readResponse()
         #expect(response.status == 200 && response.text == "streamed")
     }
+
+    @Test func aStreamThatFailsClosesTheConnectionWithoutEndingTheBody() throws {
+        final class Failing: HTTPBodyProducer {
+            var calls = 0
+            func produceChunk(into chunk: inout [UInt8], limit: Int) -> HTTPBodyProgress {
+                calls += 1
+                chunk.append(contentsOf: "part \(calls);".utf8)
+                return calls < 2 ? .more : .failed
+            }
+        }
+        let hub = try TestHTTPServer()
+        defer { hub.stop() }
+        let client = try RawHTTPClient(port: hub.port)
+        try client.request("GET", "/defer")
+        let id = try #require(
+            try hub.observations.wait(for: "the deferred request") { !$0.deferred.isEmpty }.deferred.first)
+        #expect(
+            try hub.onServiceThread {
+                $0.respond(id, .stream(status: 200, contentType: "text/plain", producer: Failing()))
+            })
+        // The chunks written arrive, but the body never gets its terminating chunk: reading it fails.
+        #expect(throws: (any Error).self) { try client.readResponse() }
+    }
 }

@@ -81,14 +81,14 @@ class NatsServer:
 class Hub:
     """One hrhub process in the cluster."""
 
-    def __init__(self, hub_id: str, nats: NatsServer, data_dir: Path):
+    def __init__(self, hub_id: str, nats: NatsServer, data_dir: Path, extra: list[str] = ()):
         binary = _hub_binary()
         if not binary.exists():
             pytest.fail(f"hub binary not found at {binary}")
         self.hub_id = hub_id
         self.proc = subprocess.Popen(
             [str(binary), "--host", "127.0.0.1", "--port", "0", "--log-level", "warning", "--nats", nats.url,
-             "--hub-id", hub_id, "--data-dir", str(data_dir), "--budget-ms", "60000"],
+             "--hub-id", hub_id, "--data-dir", str(data_dir), "--budget-ms", "60000", *extra],
             cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )
         line = self.proc.stdout.readline()
