@@ -3,6 +3,7 @@ import HRCluster
 import HRCore
 import HRProtocol
 import HRRecord
+import LWSTransport
 import Prometheus
 
 /// `/metrics`: the relay's counters and gauges in Prometheus text, through swift-prometheus.
@@ -77,6 +78,9 @@ final class HubMetrics {
         queuedMessages = gauge("queued", "messages", "Messages waiting in every client queue.")
         deepestQueue = gauge("deepest_queue", "messages", "Messages waiting in the fullest client queue.")
         draining = gauge("draining", "state", "1 while the hub drains.")
+        // Read once: the hub raises the soft limit to the hard one at start, before this exists.
+        gauge("open_file_limit", "descriptors", "The soft open-file limit in force (each connection holds one).")
+            .set(to: Double(OpenFileLimit.current.soft))
         let recordHelp = "Samples the record committed, by kind: new (live or upload), backfill (too old for the live "
             + "path, new to the record), duplicate (already recorded), refused (store overloaded or closed)."
         recorded = Dictionary(

@@ -103,6 +103,10 @@ struct ServeCommand: ParsableCommand {
         options.handshakeTimeoutSeconds = max(1, (settings.handshakeTimeoutMs + 999) / 1000)
         options.idleTimeoutSeconds = max(1, (settings.idleTimeoutMs + 999) / 1000)
         options.verboseLibraryLog = settings.logLevel <= .debug
+        // Every connection is a descriptor, and lws sizes its connection table from the soft limit at start.
+        let files = OpenFileLimit.raiseToHard()
+        let cap = files.soft < settings.maxConnections ? ": it caps connections below --max-connections" : ""
+        logger.notice("open-file limit \(files.soft) (hard \(files.hard))\(cap)")
         let server = LWSServer(options: options, logger: logger)
         do {
             try server.start()

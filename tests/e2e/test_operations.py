@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import resource
 import signal
 import socket
 import urllib.error
@@ -52,6 +53,22 @@ def test_metrics_parse_and_count_what_happened(hub):
             await conn.close()
 
     run(main())
+
+
+def test_the_hub_raises_its_open_file_limit_to_the_hard_limit():
+    """Every connection is a descriptor: the hub raises the soft RLIMIT_NOFILE it inherits to the hard limit
+    before it opens the port (lws sizes its table from it then), and /metrics says which limit is in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    lowered = 512
+    assert hard > lowered, f"the hard open-file limit ({hard}) leaves nothing to raise"
+    resource.setrlimit(resource.RLIMIT_NOFILE, (lowered, hard))  # the hub inherits it
+    try:
+        with start_hub() as running:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+            assert scrape(running.base)["hrhub_open_file_limit_descriptors"] == hard
+            assert running.stop() == 0, running.diagnostics()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 STUCK_SAMPLES = 300  # with 16 rr values each, far more than a 2 KiB receive buffer and the hub's send buffer

@@ -1,4 +1,5 @@
 import Foundation
+import LWSTransport
 
 /// The probe's own use of the machine (so a saturated probe is visible) and its file-descriptor limit.
 enum ProcessResources {
@@ -41,27 +42,13 @@ enum ProcessResources {
         return found ? totalNs / 1_000 : nil
     }
 
-    /// The open-file limit (`RLIMIT_NOFILE`): the soft limit in force and the hard limit it may be raised to.
-    struct OpenFileLimit: Equatable {
-        var soft: Int
-        var hard: Int
-    }
+    /// The open-file limit (`RLIMIT_NOFILE`), shared with the hub (LWSTransport).
+    typealias OpenFileLimit = LWSTransport.OpenFileLimit
 
     /// Raises the soft `RLIMIT_NOFILE` to the hard limit (each connection is a descriptor; libwebsockets sizes
     /// its tables from this limit when the context is created, so call it before). Returns the limits now in force.
     @discardableResult
-    static func raiseOpenFileLimit() -> OpenFileLimit {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else {
-            return OpenFileLimit(soft: 1_024, hard: 1_024)
-        }
-        if limit.rlim_cur < limit.rlim_max {
-            var raised = limit
-            raised.rlim_cur = limit.rlim_max
-            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
-        }
-        return OpenFileLimit(soft: Int(clamping: limit.rlim_cur), hard: Int(clamping: limit.rlim_max))
-    }
+    static func raiseOpenFileLimit() -> OpenFileLimit { OpenFileLimit.raiseToHard() }
 
     /// Descriptors the probe holds besides its connections: stdin, stdout and stderr, the event loop (epoll) and
     /// lws's cancel pipe, the report files and /proc reads, and a few connections closing while their replacement
