@@ -16,9 +16,10 @@ struct ErrorCoalescer {
     static let codes: [ErrorCode] = [.rateLimited, .duplicate]
 
     let windowMs: Int64
-    /// Per code (index in `codes`): when the last error of that code was sent, and the run held since.
-    private var lastSentMs: [Int64?] = Array(repeating: nil, count: Self.codes.count)
-    private var held: [Held?] = Array(repeating: nil, count: Self.codes.count)
+    /// Per code (index in `codes`): when the last error of that code was sent, and the run held since. Both stay
+    /// empty (no allocation) until the first refusal: every connection has a coalescer, few ever refuse anything.
+    private var lastSentMs: [Int64?] = []
+    private var held: [Held?] = []
 
     private struct Held {
         let first: ProtocolError
@@ -42,6 +43,10 @@ struct ErrorCoalescer {
     /// One error; returns what to send now (none while it is held, two when it breaks a held run).
     mutating func refuse(_ error: ProtocolError, now: Int64) -> [ProtocolError] {
         guard let seq = error.seq, let index = Self.codes.firstIndex(of: error.code) else { return [error] }
+        if held.isEmpty {
+            lastSentMs = Array(repeating: nil, count: Self.codes.count)
+            held = Array(repeating: nil, count: Self.codes.count)
+        }
         if var run = held[index] {
             if run.toSeq &+ 1 == seq && seq != 0 {
                 run.toSeq = seq

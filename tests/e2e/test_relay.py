@@ -269,6 +269,36 @@ def test_welcome_last_seq_after_reconnect(hub):
     run(main())
 
 
+@pytest.mark.hub_args("--max-message-bytes", "2000")
+def test_a_message_exactly_at_the_limit_passes_and_one_byte_more_closes_with_1009(hub):
+    """lws reads a client message in pieces of its 512-byte receive buffer; the transport joins them. A message of
+    exactly --max-message-bytes is answered, whether sent as one frame or as fragments; one byte more is refused
+    with 1009 (in one frame and in fragments)."""
+
+    def ping(i: int, size: int) -> str:
+        head = '{"t":"ping","id":%d,"ct":1,"pad":"' % i
+        message = head + "x" * (size - len(head) - 2) + '"}'
+        assert len(message) == size
+        return message
+
+    async def main():
+        class_id = new_class()
+        pub, _ = await open_welcomed(hub, class_id, "publisher", participant="lim", max_size=None)
+        await pub.send_raw(ping(1, 2000))
+        await pub.expect_t("pong", id=1)
+        exact = ping(2, 2000)
+        await pub.ws.send([exact[:700], exact[700:1400], exact[1400:]])
+        await pub.expect_t("pong", id=2)
+        await pub.send_raw(ping(3, 2001))
+        assert await pub.close_code() == 1009
+        again, _ = await open_welcomed(hub, class_id, "publisher", participant="lim2", max_size=None)
+        over = ping(4, 2001)
+        await again.ws.send([over[:1000], over[1000:]])
+        assert await again.close_code() == 1009
+
+    run(main())
+
+
 def test_frame_larger_than_4096_bytes_closes_with_1009(hub):
     async def main():
         class_id = new_class()
