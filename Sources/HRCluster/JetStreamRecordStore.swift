@@ -86,9 +86,10 @@ public final class JetStreamRecordStore: RecordStore, @unchecked Sendable {
     private var entries = Deque<Entry>()
     private var inFlight: [String: [InFlight]] = [:]
     private var inFlightCount = 0
-    /// Publishes that failed: their samples (and profiles) go to the spool.
+    /// Publishes that failed: their samples go to the spool; so do profiles that failed, and profiles stored while
+    /// the spool may hold an older one of the same participant.
     private var failedSamples: [(Entry, Int)] = []
-    private var failedProfiles: [RecordedProfile] = []
+    private var profilesToSpool: [RecordedProfile] = []
     private var streamUp = false
     private var pendingSamples = 0
     private var tally = RecordStoreCounters()
@@ -103,6 +104,8 @@ public final class JetStreamRecordStore: RecordStore, @unchecked Sendable {
     private var flushOutstanding = 0
     private var flushFailed = false
     private var flushedSamples = 0
+    /// Profiles handed to the spool so far (tests wait for it).
+    private var spooledProfiles = 0
     /// A flush published samples the store thread's `known` does not include: it reads the stream afresh.
     private var knownStale = false
 
@@ -161,6 +164,9 @@ public final class JetStreamRecordStore: RecordStore, @unchecked Sendable {
 
     /// Samples republished from the spool into the stream so far (new to the stream).
     public var flushedFromSpool: Int { locked { flushedSamples } }
+
+    /// Profiles handed to the spool so far.
+    var profilesSpooled: Int { locked { spooledProfiles } }
 
     // MARK: - RecordStore: writes
 
@@ -354,15 +360,15 @@ public final class JetStreamRecordStore: RecordStore, @unchecked Sendable {
         while true {
             let (batch, failed, lostProfiles, up, finished) = locked { () -> ([Work], [(Entry, Int)], [RecordedProfile], Bool, Bool) in
                 if closed { return ([], [], [], false, true) }
-                if work.isEmpty && failedSamples.isEmpty && failedProfiles.isEmpty {
+                if work.isEmpty && failedSamples.isEmpty && profilesToSpool.isEmpty {
                     _ = lock.wait(until: Date().addingTimeInterval(0.1))
                 }
                 defer {
                     work.removeAll()
                     failedSamples.removeAll()
-                    failedProfiles.removeAll()
+                    profilesToSpool.removeAll()
                 }
-                return (work, failedSamples, failedProfiles, streamUp, false)
+                return (work, failedSamples, profilesToSpool, streamUp, false)
             }
             if finished { return }
             if !failed.isEmpty { toSpool(failed) }
@@ -507,10 +513,11 @@ public final class JetStreamRecordStore: RecordStore, @unchecked Sendable {
             flushOutstanding -= 1
             flushFailed = true
             markDown(reason)
-        case (.profile, .stored):
-            break
+        case (.profile(let profile), .stored):
+            // The spool's copy must stay the newest: a flush republishes spooled profiles after this one.
+            if spoolDirty { profilesToSpool.append(profile) }
         case (.profile(let profile), .failed(let reason)):
-            failedProfiles.append(profile)
+            profilesToSpool.append(profile)
             markDown(reason)
         }
     }
@@ -592,6 +599,7 @@ public final class JetStreamRecordStore: RecordStore, @unchecked Sendable {
         locked {
             spoolDirty = true
             spoolGeneration += 1
+            spooledProfiles += 1
         }
         spool.appendProfile(profile)
         spoolSubmission.unlock()

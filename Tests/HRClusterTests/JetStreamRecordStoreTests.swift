@@ -296,4 +296,35 @@ import Testing
         #expect(throws: RecordStoreError.self) { try store.read(classID: "c1", participant: nil) }
         store.close(timeoutMs: 2_000)
     }
+
+    @Test func aProfileStoredWhileAnOlderOneIsSpooledStaysTheNewestAfterTheFlush() async throws {
+        let server = try JetStreamServer()
+        defer { server.remove() }
+        let spool = InMemoryRecordStore()
+        let store = try Self.store(server, spool: spool)
+        server.stop()
+        #expect(eventually { !store.isStreamReachable })
+        // The spool holds its commits, so no flush can start before the newer profile is in the stream.
+        spool.holdCommits = true
+        let older = Profile(name: "Old", hrmax: 170)
+        let newer = Profile(name: "New", hrmax: 180)
+        store.appendProfile(RecordedProfile(classID: "c1", participant: "p1", profile: older))
+        let held = DispatchSemaphore(value: 0)
+        store.append([Self.sample(1)]) { _ in held.signal() }
+        try server.start()
+        #expect(eventually { store.isStreamReachable })
+        store.appendProfile(RecordedProfile(classID: "c1", participant: "p1", profile: newer))
+        let reader = try Self.store(server, name: "reader")
+        #expect(eventually { (try? reader.profile(classID: "c1", participant: "p1"))??.profile == newer })
+        // The stored newer profile goes to the spool too (behind the older one), since the spool is not flushed yet.
+        #expect(eventually { store.profilesSpooled == 2 })
+        spool.releaseCommits()
+        spool.holdCommits = false
+        #expect(held.wait(timeout: .now() + 60) == .success)
+        #expect(eventually { !store.spoolNeedsFlush })
+        #expect(try reader.profile(classID: "c1", participant: "p1")?.profile == newer)
+        #expect(try Self.all(reader).map(\.sample.seq) == [1])
+        reader.close(timeoutMs: 2_000)
+        store.close(timeoutMs: 2_000)
+    }
 }
