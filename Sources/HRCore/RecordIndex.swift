@@ -1,10 +1,12 @@
 import HRProtocol
 
-/// What the relay asks the class record synchronously: once per participant it starts to remember, the seqs
-/// already recorded at the top of the participant's stream (to seed its duplicate window and `welcome.last_seq`
-/// after a restart) and the recorded profile (so zones keep their hrmax). The hub adapts its `RecordStore`;
-/// tests use a dictionary. A lookup that fails answers "nothing recorded": the store still refuses to record a
-/// key twice, so a wrong answer costs a duplicate noticed at commit, never a double count.
+/// What the relay asks the class record synchronously (point reads only): once per participant it starts to
+/// remember, the seqs already recorded at the top of the participant's stream (to seed its duplicate window and
+/// `welcome.last_seq` after a restart) and the recorded profile (so zones keep their hrmax); once per class it makes,
+/// whether the class has a record. Whole-class reads run off the relay's thread (`Relay.takeStandingsRebuilds`).
+/// The hub adapts its `RecordStore`; tests use a dictionary. A seqs lookup that fails answers "nothing recorded":
+/// the store still refuses to record a key twice, so a wrong answer costs a duplicate noticed at commit, never a
+/// double count.
 public protocol RecordIndex: AnyObject {
     /// The highest recorded seqs of `participant` in `classID`, highest first, at most `limit`; and its profile.
     func recorded(classID: String, participant: String, limit: Int) -> (seqs: [UInt32], profile: Profile?)

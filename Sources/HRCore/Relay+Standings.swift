@@ -16,7 +16,8 @@ struct StandingsState {
 public struct StandingsRebuild: Sendable, Equatable {
     /// The class.
     public let classID: String
-    /// Tells this rebuild from an earlier one of the same class (a class forgotten and made again).
+    /// Tells this read from an earlier one of the same class (a class forgotten and made again, a catch-up that
+    /// superseded it).
     public let id: UInt64
     /// The zone multipliers to build with.
     public let points: ZonePoints
