@@ -93,6 +93,8 @@ final class JetStream: @unchecked Sendable {
         config.MaxAge = shape.maxAgeMs * 1_000_000
         config.Duplicates = shape.duplicateWindowMs * 1_000_000
         var errorCode = jsErrCode(0)
+        // Invariant: `config.Subjects` points into `subjects`' buffer, valid only inside these closures; it is set and
+        // used (the request made) within each one, and never read after.
         var status = subjects.withUnsafeMutableBufferPointer { buffer in
             buffer.withMemoryRebound(to: UnsafePointer<CChar>?.self) { strings in
                 config.Subjects = UnsafeMutablePointer(mutating: strings.baseAddress)
@@ -121,6 +123,8 @@ final class JetStream: @unchecked Sendable {
     /// comes); may block while `maxInFlight` publishes await their ack.
     func publishAsync(_ subject: String, _ payload: [UInt8], messageID: String, timeoutMs: Int64) throws(NATSError) {
         var message: OpaquePointer?
+        // Invariant: natsMsg_Create copies the payload (and subject) into the message, so the buffer need only live
+        // for the call.
         let created = payload.withUnsafeBytes { bytes in
             natsMsg_Create(
                 &message, subject, nil, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count))

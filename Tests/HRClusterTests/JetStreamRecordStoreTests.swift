@@ -327,4 +327,28 @@ import Testing
         reader.close(timeoutMs: 2_000)
         store.close(timeoutMs: 2_000)
     }
+
+    @Test func aLargeRecordReadsBackWholeThroughTheOrderedConsumer() async throws {
+        let server = try JetStreamServer()
+        defer { server.remove() }
+        let store = try Self.store(server)
+        // Two participants, 10,000 samples each: many times the consumer's flow-control window.
+        let done = DispatchSemaphore(value: 0)
+        let failures = Mutex(0)
+        for start in stride(from: 1, through: 10_000, by: 500) {
+            let batch = (UInt32(start)..<UInt32(start + 500)).flatMap { [Self.sample($0, "big", "a"), Self.sample($0, "big", "b")] }
+            store.append(batch) { result in
+                if result != .success(Array(repeating: true, count: 1_000)) { failures.withLock { $0 += 1 } }
+                done.signal()
+            }
+        }
+        for _ in 0..<20 { #expect(done.wait(timeout: .now() + 60) == .success) }
+        #expect(failures.withLock { $0 } == 0)
+        let rows = try Self.all(store, "big")
+        #expect(rows.count == 20_000)
+        #expect(rows.prefix(10_000).allSatisfy { $0.participant == "a" })
+        #expect(rows.map(\.sample.seq) == Array(1...10_000) + Array(1...10_000))
+        #expect(try store.recentSeqs(classID: "big", participant: "b", limit: 3) == [10_000, 9_999, 9_998])
+        store.close(timeoutMs: 2_000)
+    }
 }
