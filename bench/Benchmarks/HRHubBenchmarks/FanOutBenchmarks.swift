@@ -2,10 +2,11 @@ import Benchmark
 import HRCore
 import HRProtocol
 
-/// Samples fanned out to a class of 1,000 viewers inside HRCore, no sockets: `Relay.receive(.hr)` (dedupe, rate
+/// Samples fanned out to a class of 1,000 viewers inside HRCore, no sockets, with the class tick off (each sample
+/// queued for every viewer when due; `TickBenchmarks` measures the tick): `Relay.receive(.hr)` (dedupe, rate
 /// limit, clock offset, jitter buffer, encode once, enqueue to every viewer), then, as the hub does for each
-/// `.write` effect, a WRITEABLE callback's work: `nextFrame` into the transport's reused buffer (after its LWS_PRE
-/// headroom), `takeEffects`, and `hasPendingWrite` to decide whether to ask for another write.
+/// `.write` effect, a WRITEABLE callback's work: `nextFrame` (a frame in the relay's reused buffer, with LWS_PRE
+/// headroom), and `hasPendingWrite` to decide whether to ask for another write.
 func registerFanOutBenchmarks() {
     // One sample, one frame per viewer: the unbatched worst case. One iteration = 1,000 deliveries.
     for format in [WireFormat.json, .binary] {
@@ -37,10 +38,12 @@ final class FanOutFixture {
     let publishers: [ClientID]
     private var seq: UInt32 = 0
     private var now: Int64 = Fixtures.startMs + Fixtures.deviceLagMs
-    private var frame = Fixtures.buffer()
 
     init(riders: Int, viewers: Int, format: WireFormat) {
-        relay = Relay(config: RelayConfig())
+        var config = RelayConfig()
+        config.tickMs = 0
+        config.frameHeadroom = Self.lwsPre
+        relay = Relay(config: config)
         publishers = (0..<riders).map { ClientID(UInt64(1 + $0)) }
         for (index, publisher) in publishers.enumerated() {
             relay.open(
@@ -66,25 +69,17 @@ final class FanOutFixture {
         for publisher in publishers {
             relay.receive(publisher, .hr(sample), now: now)
         }
-        // The buffer is a local for the loop: a stored property of this class would add an exclusivity check per
-        // access, a cost of the harness, not of the hub.
-        var frame = self.frame
-        self.frame = []
-        defer { self.frame = frame }
         var written = 0
         for effect in relay.takeEffects() {
             guard case .write(let id) = effect else { continue }
-            // One WRITEABLE callback per frame, as Hub.serverNextFrame and Connection.writeNextFrame do it: the
-            // frame, the effects it caused (Hub.applyEffects), and another write only while more is pending.
-            while true {
-                frame.removeAll(keepingCapacity: true)
-                frame.append(contentsOf: repeatElement(0, count: Self.lwsPre))
-                guard relay.nextFrame(id, now: now, into: &frame) != nil else { break }
-                written += frame.count - Self.lwsPre
-                for effect in relay.takeEffects() { blackHole(effect) }
+            // One WRITEABLE callback per frame, as Hub.serverNextFrame and Connection.write do it: the frame, and
+            // another write only while more is pending.
+            while let frame = relay.nextFrame(id, now: now) {
+                written += frame.buffer.payloadCount
                 guard relay.hasPendingWrite(id) else { break }
             }
         }
+        for effect in relay.takeEffects() { blackHole(effect) }  // once per loop pass, as Hub.serverLoopPass
         return written
     }
 }

@@ -21,6 +21,7 @@ let benchmarks: @Sendable () -> Void = {
     registerEncodingBenchmarks()
     registerCoreBenchmarks()
     registerFanOutBenchmarks()
+    registerTickBenchmarks()
     registerProbeBenchmarks()
     registerStandingsBenchmarks()
 }
