@@ -37,7 +37,7 @@ public struct RelayConfig: Sendable {
     /// wire format and mode and shared by every viewer with nothing else pending. Presence and boards wait for
     /// the tick too; replies to one connection (welcome, snapshot, pong, errors, acks) go out at once.
     /// Off: every sample goes out when it is due.
-    public var tickMs: Int64 = 50
+    public var tickMs: Int64 = 100
     /// Bytes reserved before every frame's payload for the transport's frame header (`FrameBuffer.headroom`).
     public var frameHeadroom: Int = 0
     /// Points per minute in zones 1...5 (`--zone-points`), for the standings.

@@ -108,13 +108,13 @@ import Testing
     }
 
     @Test func theDeprecatedFrameRateSetsTheTickUnlessTheTickIsGiven() throws {
-        #expect(try Self.merged(flags: []).configuration.relay.tickMs == 50, "the tick is on by default")
+        #expect(try Self.merged(flags: []).configuration.relay.tickMs == 100, "the tick is on by default")
         let alone = try Self.merged(flags: ["--max-frame-rate", "20"])
         #expect(alone.configuration.relay.tickMs == 50)
         #expect(alone.warnings.count == 1 && alone.warnings[0].contains("--max-frame-rate is deprecated"))
         #expect(try Self.merged(flags: ["--max-frame-rate", "5"]).configuration.relay.tickMs == 200)
-        let both = try Self.merged(environment: ["HRHUB_MAX_FRAME_RATE": "5"], flags: ["--tick-ms", "100"])
-        #expect(both.configuration.relay.tickMs == 100)
+        let both = try Self.merged(environment: ["HRHUB_MAX_FRAME_RATE": "5"], flags: ["--tick-ms", "80"])
+        #expect(both.configuration.relay.tickMs == 80)
         #expect(try Self.merged(flags: ["--tick-ms", "0"]).configuration.relay.tickMs == 0, "0: off")
     }
 

@@ -30,7 +30,7 @@ struct HubConfiguration: Sendable {
     var idleTimeoutMs = 60_000
     var budgetMs = 800
     var jitter = true
-    var tickMs = 50
+    var tickMs = 100
     var maxFrameRate = 0.0
     var queueMaxMessages = 1024
     var queueMaxBytes = 262_144
@@ -192,7 +192,8 @@ struct HubConfiguration: Sendable {
         }
     }
 
-    /// The class tick: `tick-ms`, or `1000 / max-frame-rate` when only the deprecated frame rate is given.
+    /// The class tick: `tick-ms`, or `1000 / max-frame-rate` when the deprecated frame rate is given and `tick-ms`
+    /// is at its default.
     var effectiveTickMs: Int {
         guard maxFrameRate > 0, tickMs == HubConfiguration().tickMs else { return tickMs }
         return max(1, Int((1000 / maxFrameRate).rounded()))
@@ -200,7 +201,7 @@ struct HubConfiguration: Sendable {
 
     /// Settings kept only so old configurations still start, each with what to say when it is used.
     static let deprecatedSettings = [
-        "max-frame-rate": "the class tick replaced it; a rate R sets tick-ms to 1000/R unless tick-ms is given"
+        "max-frame-rate": "the class tick replaced it; a rate R sets tick-ms to 1000/R unless tick-ms is set to another value"
     ]
 
     /// The relay's part.
