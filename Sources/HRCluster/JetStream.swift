@@ -1,6 +1,7 @@
 import CNats
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What the stream answered to one asynchronous publish.
@@ -182,7 +183,8 @@ final class JetStream: @unchecked Sendable {
     /// Every message on `filter` (wildcards allowed) in stream order, through an ordered consumer that is removed
     /// afterwards; with `lastPerSubject`, only the newest per subject. `expected` (from `subjects(matching:)`) of 0
     /// reads nothing; otherwise the read ends at the message after which none is pending.
-    func readAll(_ filter: String, expected: UInt64, lastPerSubject: Bool = false) throws(NATSError) -> [StreamMessage] {
+    func readAll(_ filter: String, expected: UInt64, lastPerSubject: Bool = false) throws(NATSError) -> [StreamMessage]
+    {
         guard expected > 0 else { return [] }
         var options = jsSubOptions()
         try Self.check("jsSubOptions_Init", jsSubOptions_Init(&options))
@@ -212,10 +214,13 @@ final class JetStream: @unchecked Sendable {
         messages.reserveCapacity(Int(min(expected, 1 << 20)))
         while true {
             var message: OpaquePointer?
-            try Self.check("natsSubscription_NextMsg", natsSubscription_NextMsg(&message, subscription, requestTimeoutMs))
+            try Self.check(
+                "natsSubscription_NextMsg", natsSubscription_NextMsg(&message, subscription, requestTimeoutMs))
             guard let message else { throw NATSError("natsSubscription_NextMsg", NATS_ERR) }
             defer { natsMsg_Destroy(message) }
-            messages.append(StreamMessage(subject: String(cString: natsMsg_GetSubject(message)), payload: Self.payload(of: message)))
+            messages.append(
+                StreamMessage(subject: String(cString: natsMsg_GetSubject(message)), payload: Self.payload(of: message))
+            )
             var meta: UnsafeMutablePointer<jsMsgMetaData>?
             try Self.check("natsMsg_GetMetaData", natsMsg_GetMetaData(&meta, message))
             let pending = meta?.pointee.NumPending ?? 0
@@ -260,8 +265,11 @@ private let onPubAck: jsPubAckHandler = { _, message, ack, failure, closure in
     if let ack {
         outcome = .stored(duplicate: ack.pointee.Duplicate)
     } else if let failure {
-        let text = failure.pointee.ErrText.map { String(cString: $0) } ?? String(cString: natsStatus_GetText(failure.pointee.Err))
-        outcome = .failed(failure.pointee.ErrCode.rawValue != 0 ? "\(text) (\(failure.pointee.ErrCode.rawValue))" : text)
+        let text =
+            failure.pointee.ErrText.map { String(cString: $0) }
+            ?? String(cString: natsStatus_GetText(failure.pointee.Err))
+        outcome = .failed(
+            failure.pointee.ErrCode.rawValue != 0 ? "\(text) (\(failure.pointee.ErrCode.rawValue))" : text)
     } else {
         outcome = .failed("no acknowledgment")
     }

@@ -263,13 +263,15 @@ public final class JetStreamRecordStore: RecordStore, @unchecked Sendable {
 
     public func read(classID: String, participant: String?) throws(RecordStoreError) -> any RecordCursor {
         let counts = try stream { () throws(NATSError) in
-            try jetStream.subjects(matching: participant.map { RecordSubjects.samples(classID: classID, participant: $0) }
-                ?? RecordSubjects.classSamples(classID))
+            try jetStream.subjects(
+                matching: participant.map { RecordSubjects.samples(classID: classID, participant: $0) }
+                    ?? RecordSubjects.classSamples(classID))
         }
         let participants = counts.compactMap { subject, count in count > 0 ? RecordSubjects.parse(subject) : nil }
             .map(\.participant).sorted(by: Self.byteOrder)
         let spoolCursor = try spool.read(classID: classID, participant: participant)
-        return MergedRecordCursor(participants: participants, spool: spoolCursor) { [self] name throws(RecordStoreError) in
+        return MergedRecordCursor(participants: participants, spool: spoolCursor) {
+            [self] name throws(RecordStoreError) in
             let subject = RecordSubjects.samples(classID: classID, participant: name)
             return try stream { () throws(NATSError) in
                 try readSamples(subject, classID: classID, participant: name, expected: counts[subject] ?? 1)
@@ -285,9 +287,11 @@ public final class JetStreamRecordStore: RecordStore, @unchecked Sendable {
         }
         var byParticipant: [String: RecordedProfile] = [:]
         for message in messages {
-            guard let ids = RecordSubjects.parse(message.subject), let profile = try? ProfileMessage.decode(message.payload)
+            guard let ids = RecordSubjects.parse(message.subject),
+                let profile = try? ProfileMessage.decode(message.payload)
             else { continue }
-            byParticipant[ids.participant] = RecordedProfile(classID: classID, participant: ids.participant, profile: profile)
+            byParticipant[ids.participant] = RecordedProfile(
+                classID: classID, participant: ids.participant, profile: profile)
         }
         for spooled in try spool.profiles(classID: classID) { byParticipant[spooled.participant] = spooled }
         return byParticipant.values.sorted { Self.byteOrder($0.participant, $1.participant) }
@@ -303,7 +307,9 @@ public final class JetStreamRecordStore: RecordStore, @unchecked Sendable {
     }
 
     public func classIDs() throws(RecordStoreError) -> [String] {
-        let subjects = try stream { () throws(NATSError) in try jetStream.subjects(matching: RecordSubjects.allSamples) }
+        let subjects = try stream { () throws(NATSError) in
+            try jetStream.subjects(matching: RecordSubjects.allSamples)
+        }
         var ids = Set(subjects.keys.compactMap { RecordSubjects.parse($0)?.classID })
         ids.formUnion(try spool.classIDs())
         return ids.sorted(by: Self.byteOrder)
@@ -334,8 +340,9 @@ public final class JetStreamRecordStore: RecordStore, @unchecked Sendable {
     private func streamSeqs(_ subject: String) throws(NATSError) -> Set<UInt32> {
         guard let ids = RecordSubjects.parse(subject) else { return [] }
         let expected = try jetStream.subjects(matching: subject)[subject] ?? 0
-        return Set(try readSamples(subject, classID: ids.classID, participant: ids.participant, expected: expected)
-            .map(\.sample.seq))
+        return Set(
+            try readSamples(subject, classID: ids.classID, participant: ids.participant, expected: expected)
+                .map(\.sample.seq))
     }
 
     /// A participant's samples in the stream, sorted by seq, one per seq.
@@ -356,9 +363,12 @@ public final class JetStreamRecordStore: RecordStore, @unchecked Sendable {
 
     private func run() {
         var nextProbe = ContinuousClock.now
-        if !connection.isConnected { log("record stream: NATS unreachable, samples go to the local spool until it answers") }
+        if !connection.isConnected {
+            log("record stream: NATS unreachable, samples go to the local spool until it answers")
+        }
         while true {
-            let (batch, failed, lostProfiles, up, finished) = locked { () -> ([Work], [(Entry, Int)], [RecordedProfile], Bool, Bool) in
+            let (batch, failed, lostProfiles, up, finished) = locked {
+                () -> ([Work], [(Entry, Int)], [RecordedProfile], Bool, Bool) in
                 if closed { return ([], [], [], false, true) }
                 if work.isEmpty && failedSamples.isEmpty && profilesToSpool.isEmpty {
                     _ = lock.wait(until: Date().addingTimeInterval(0.1))
@@ -378,7 +388,11 @@ public final class JetStreamRecordStore: RecordStore, @unchecked Sendable {
             for item in batch {
                 switch item {
                 case .append(let entry):
-                    if streamOK { streamOK = publish(entry) } else { toSpool(entry.samples.indices.map { (entry, $0) }) }
+                    if streamOK {
+                        streamOK = publish(entry)
+                    } else {
+                        toSpool(entry.samples.indices.map { (entry, $0) })
+                    }
                 case .profile(let profile):
                     if streamOK { streamOK = publish(profile) } else { spoolProfile(profile) }
                 }
@@ -414,7 +428,8 @@ public final class JetStreamRecordStore: RecordStore, @unchecked Sendable {
                 }
                 continue
             }
-            let id = RecordSubjects.messageID(classID: sample.classID, participant: sample.participant, seq: sample.sample.seq)
+            let id = RecordSubjects.messageID(
+                classID: sample.classID, participant: sample.participant, seq: sample.sample.seq)
             let subject = RecordSubjects.samples(classID: sample.classID, participant: sample.participant)
             guard send(subject, RecordMessage.encode(sample, high: high), id: id, for: .sample(entry, index)) else {
                 toSpool((index..<entry.samples.count).map { (entry, $0) })
@@ -653,7 +668,8 @@ public final class JetStreamRecordStore: RecordStore, @unchecked Sendable {
                         }
                         guard inStream.insert(row.sample.seq).inserted else { continue }
                         high = max(high, row.sample.seq)
-                        let id = RecordSubjects.messageID(classID: classID, participant: row.participant, seq: row.sample.seq)
+                        let id = RecordSubjects.messageID(
+                            classID: classID, participant: row.participant, seq: row.sample.seq)
                         try flushSend(subject, RecordMessage.encode(row, high: high), id: id)
                         sent += 1
                     }
@@ -752,8 +768,8 @@ public final class JetStreamRecordStore: RecordStore, @unchecked Sendable {
             lastProbeError = nil
         }
         log(
-            "record stream \(RecordSubjects.stream) ready (replicas \(options.replicas), retention \(options.retentionDays) days, "
-                + "duplicate window \(options.duplicateWindowMs / 1000) s)")
+            "record stream \(RecordSubjects.stream) ready (replicas \(options.replicas), retention "
+                + "\(options.retentionDays) days, duplicate window \(options.duplicateWindowMs / 1000) s)")
     }
 
     private var lastProbeError: String?
@@ -771,7 +787,12 @@ public final class JetStreamRecordStore: RecordStore, @unchecked Sendable {
     }
 
     private func pruneKnown() {
-        if locked({ () -> Bool in defer { knownStale = false }; return knownStale }) { known.removeAll() }
+        if locked({ () -> Bool in
+            defer { knownStale = false }
+            return knownStale
+        }) {
+            known.removeAll()
+        }
         let now = ContinuousClock.now
         let age = Duration.milliseconds(options.duplicateWindowMs / 2)
         guard now - lastPrune > age else { return }
@@ -825,8 +846,9 @@ final class MergedRecordCursor: RecordCursor {
                 let rows = try spool.next(max: 1_024)
                 if rows.isEmpty { spoolDone = true } else { fromSpool = rows[...] }
             }
+            // Here `fromStream` is empty only when no stream participant is left, `fromSpool` only when the spool is
+            // done.
             switch (fromStream.first, fromSpool.first) {
-            // Here `fromStream` is empty only when no stream participant is left, `fromSpool` only when the spool is done.
             case (nil, nil):
                 return out
             case (let a?, nil):

@@ -35,7 +35,8 @@ public enum RecordSubjects {
     /// The class and participant tokens of a sample or profile subject (`hrhub.v1.record.C.P`), or nil.
     public static func parse(_ subject: String) -> (classID: String, participant: String)? {
         let tokens = subject.split(separator: ".", omittingEmptySubsequences: false)
-        guard tokens.count == 5, tokens[0] == "hrhub", tokens[1] == "v1", tokens[2] == "record" || tokens[2] == "profile"
+        guard tokens.count == 5, tokens[0] == "hrhub", tokens[1] == "v1",
+            tokens[2] == "record" || tokens[2] == "profile"
         else { return nil }
         let classID = String(tokens[3])
         let participant = String(tokens[4])

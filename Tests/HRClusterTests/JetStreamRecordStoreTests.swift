@@ -1,9 +1,10 @@
 import Foundation
-@testable import HRCluster
 import HRProtocol
 import HRRecord
 import Synchronization
 import Testing
+
+@testable import HRCluster
 
 /// `JetStreamRecordStore` against a real nats-server with JetStream, started on a free loopback port per test.
 @Suite(.serialized) struct JetStreamRecordStoreTests {
@@ -20,7 +21,8 @@ import Testing
     static func sample(_ seq: UInt32, _ classID: String = "c1", _ participant: String = "p1") -> RecordedSample {
         RecordedSample(
             classID: classID, participant: participant,
-            sample: Sample(seq: seq, ts: 1_700_000_000_000 + Int64(seq), bpm: UInt8(60 + seq % 100), rr: [800, 810],
+            sample: Sample(
+                seq: seq, ts: 1_700_000_000_000 + Int64(seq), bpm: UInt8(60 + seq % 100), rr: [800, 810],
                 contact: seq % 2 == 0, ee: seq % 3 == 0 ? UInt16(seq) : nil),
             rts: 1_800_000_000_000 + Int64(seq), zone: seq % 5 == 0 ? nil : UInt8(seq % 5))
     }
@@ -116,8 +118,10 @@ import Testing
         let server = try JetStreamServer()
         defer { server.remove() }
         let before = try Self.store(server)
-        before.appendProfile(RecordedProfile(classID: "c1", participant: "p1", profile: Profile(name: "Ann", hrmax: 190)))
-        before.appendProfile(RecordedProfile(classID: "c1", participant: "p1", profile: Profile(name: "Ann B", hrmax: 185)))
+        before.appendProfile(
+            RecordedProfile(classID: "c1", participant: "p1", profile: Profile(name: "Ann", hrmax: 190)))
+        before.appendProfile(
+            RecordedProfile(classID: "c1", participant: "p1", profile: Profile(name: "Ann B", hrmax: 185)))
         before.appendProfile(RecordedProfile(classID: "c1", participant: "p2", profile: Profile(hrrest: 50)))
         let result = await withCheckedContinuation { continuation in
             before.append([5, 1, 3, 2, 4].map { Self.sample($0) }) { continuation.resume(returning: $0) }
@@ -213,9 +217,13 @@ import Testing
         let bare = RecordedSample(classID: "c", participant: "p", sample: Sample(seq: 0, ts: -5, bpm: 0), rts: 0)
         #expect(try RecordMessage.decode(RecordMessage.encode(bare), classID: "c", participant: "p") == bare)
         let bytes = RecordMessage.encode(recorded)
-        #expect(throws: ClusterWireError.self) { try RecordMessage.decode(Array(bytes.dropLast()), classID: "c", participant: "p") }
+        #expect(throws: ClusterWireError.self) {
+            try RecordMessage.decode(Array(bytes.dropLast()), classID: "c", participant: "p")
+        }
         #expect(throws: ClusterWireError.self) { try RecordMessage.decode(bytes + [0], classID: "c", participant: "p") }
-        #expect(throws: ClusterWireError.self) { try RecordMessage.decode([1, 4] + bytes.dropFirst(2), classID: "c", participant: "p") }
+        #expect(throws: ClusterWireError.self) {
+            try RecordMessage.decode([1, 4] + bytes.dropFirst(2), classID: "c", participant: "p")
+        }
         let profile = Profile(name: "Zoë", hrmax: 200, hrrest: 45)
         #expect(try ProfileMessage.decode(ProfileMessage.encode(profile)) == profile)
         #expect(try ProfileMessage.decode(ProfileMessage.encode(Profile())) == Profile())
@@ -233,14 +241,16 @@ import Testing
         defer { server.remove() }
         var options = JetStreamRecordStore.Options()
         options.duplicateWindowMs = 100  // the stream soon forgets Msg-Ids: the store's own check must hold
-        let first = try JetStreamRecordStore(servers: [server.url], name: "first", options: options, spool: InMemoryRecordStore())
+        let first = try JetStreamRecordStore(
+            servers: [server.url], name: "first", options: options, spool: InMemoryRecordStore())
         #expect(eventually { first.isStreamReachable })
         let stored = await withCheckedContinuation { continuation in
             first.append([3, 1, 2].map { Self.sample($0) }) { continuation.resume(returning: $0) }
         }
         #expect(stored == .success([true, true, true]))
         first.close(timeoutMs: 2_000)
-        let later = try JetStreamRecordStore(servers: [server.url], name: "later", options: options, spool: InMemoryRecordStore())
+        let later = try JetStreamRecordStore(
+            servers: [server.url], name: "later", options: options, spool: InMemoryRecordStore())
         #expect(eventually { later.isStreamReachable })
         // A resend at the top, one below it, and a new one.
         let resent = await withCheckedContinuation { continuation in
@@ -249,7 +259,8 @@ import Testing
         #expect(resent == .success([false, false, true]))
         let connection = try NATSConnection(servers: [server.url], name: "count")
         let stream = try JetStream(
-            connection: connection, stream: RecordSubjects.stream, maxInFlight: 16, stallMs: 1_000, onPublished: { _, _ in })
+            connection: connection, stream: RecordSubjects.stream, maxInFlight: 16, stallMs: 1_000,
+            onPublished: { _, _ in })
         let subject = RecordSubjects.samples(classID: "c1", participant: "p1")
         #expect(try stream.subjects(matching: subject) == [subject: 4], "four messages, one per seq")
         stream.close()
@@ -336,7 +347,9 @@ import Testing
         let done = DispatchSemaphore(value: 0)
         let failures = Mutex(0)
         for start in stride(from: 1, through: 10_000, by: 500) {
-            let batch = (UInt32(start)..<UInt32(start + 500)).flatMap { [Self.sample($0, "big", "a"), Self.sample($0, "big", "b")] }
+            let batch = (UInt32(start)..<UInt32(start + 500)).flatMap {
+                [Self.sample($0, "big", "a"), Self.sample($0, "big", "b")]
+            }
             store.append(batch) { result in
                 if result != .success(Array(repeating: true, count: 1_000)) { failures.withLock { $0 += 1 } }
                 done.signal()
