@@ -9,8 +9,11 @@ final class ClusterLink {
     /// How often this hub announces itself, and how long a silent hub is taken for alive.
     static let heartbeatMs: Int64 = 1_000
     static let hubTimeoutMs: Int64 = 3_000
-    /// Longest wait for NATS to confirm new subscriptions (the service thread blocks meanwhile).
-    static let subscribeFlushMs: Int64 = 100
+    /// Longest wait for NATS to confirm new subscriptions (the service thread blocks meanwhile). Only when interest
+    /// grows and NATS is connected (a loopback or LAN round trip: well under a millisecond). 100 ms was too short
+    /// on a loaded machine: the flush gave up, a viewer's ping→pong no longer proved the subscription, and a
+    /// sample published at once was missed (tests/e2e/test_cluster.py, once in a CI run at load average 19).
+    static let subscribeFlushMs: Int64 = 1_000
 
     let hubID: String
     let connection: NATSConnection
