@@ -7,6 +7,10 @@ final class Participant {
     var profile = Profile()
     /// Seqs accepted so far (duplicate detection and `welcome.last_seq`).
     var accepted = SeqWindow()
+    /// Seqs this hub relayed live, from its own devices or from other hubs (cluster mode: what comes in from NATS is
+    /// dropped when already here). Not seeded from the record: in a cluster the record holds samples of other hubs
+    /// that this hub's viewers have not been sent yet.
+    var relayed = SeqWindow()
     /// Highest seq released to viewers; an accepted seq at or below it arrived too late to relay.
     var releasedHighest: UInt32?
     /// The newest relayed sample, for snapshots.

@@ -62,10 +62,13 @@ extension Relay {
         guard let room = rooms[classID] else { return }
         for entry in samples {
             guard let rider = participant(entry.participant, in: room) else { continue }
-            if rider.accepted.contains(entry.sample.seq) {
+            // Relayed here already (from a device here, or another hub): dropped. Seqs the shared record holds but
+            // this hub never relayed (its window was seeded from the record) still go to the viewers.
+            if rider.relayed.contains(entry.sample.seq) {
                 counters.remoteDuplicates += 1
                 continue
             }
+            rider.relayed.insert(entry.sample.seq)
             rider.accepted.insert(entry.sample.seq)
             counters.remoteReceived += 1
             if !rider.isPresent {

@@ -267,6 +267,7 @@ public final class Relay {
         }
         guard takeRateToken(sample, from: rider, client: client, now: now) else { return }
         rider.accepted.insert(sample.seq)
+        rider.relayed.insert(sample.seq)
         if isRecording { sendToRecord(sample, of: rider, kind: .live, from: client, now: now) }
         counters.received += 1
         if exportsAccepted { export(sample, of: rider, in: client.room, now: now) }

@@ -54,6 +54,25 @@ import Testing
         #expect(hub.counters.remoteDuplicates == 1)
     }
 
+    @Test func remoteSamplesTheSharedRecordHoldsAlreadyStillReachViewersOnce() {
+        // In a cluster the record is shared: a rider this hub starts to remember is seeded with seqs other hubs
+        // recorded before their live batch got here. The dedupe of what comes from NATS is by what was relayed here.
+        let record = FakeRecord()
+        record.preload("spin", "bob", seqs: 1...2)
+        let hub = RelayHarness(record: record)
+        let view = hub.quietViewer()
+        hub.relay.receiveRemote(
+            [remote("bob", 1, at: hub.now), remote("bob", 2, at: hub.now), remote("bob", 3, at: hub.now)],
+            classID: "spin", fromHub: "b", now: hub.now)
+        hub.relay.receiveRemote([remote("bob", 2, at: hub.now)], classID: "spin", fromHub: "c", now: hub.now)
+        #expect(hub.messages(view).seqs(of: "bob") == [1, 2, 3])
+        #expect(hub.counters.remoteDuplicates == 1)
+        // A device of bob's here resending a seq the record holds is still a duplicate for it.
+        let pub = hub.publisher("bob")
+        hub.hr(pub, seq: 2)
+        #expect(hub.counters.duplicates == 1)
+    }
+
     @Test func remoteSamplesOlderThanTheBudgetAreNamedLate() throws {
         let hub = RelayHarness { $0.budgetMs = 800 }
         let view = hub.quietViewer()
