@@ -16,11 +16,12 @@ NAMES = ["ana", "ben", "cleo", "dev", "eli", "fay", "gus", "hal", "ivy", "jo"]
     pytest.param(5, 60, id="5x60s"),
     pytest.param(10, 110, id="10x110s", marks=pytest.mark.long),
 ])
-def test_bursty_jitter_in_order_with_a_smaller_lag_spread(lab, riders, duration_s):
+@pytest.mark.parametrize("tick_ms", [0, 100], ids=["tick0", "tick100"])
+def test_bursty_jitter_in_order_with_a_smaller_lag_spread(lab, riders, duration_s, tick_ms):
     names = NAMES[:riders]
     group = lab.group("riders")
     screens = lab.group("screens")
-    hub = start_hub(lab)
+    hub = start_hub(lab, "--tick-ms", str(tick_ms))
     viewer = start_viewer(lab, screens, hub)
     proxied = start_proxy(lab, group, hub, "bursty", seed=7)
     publishers = start_publishers(lab, group, proxied, names, duration_s, seed=7)
@@ -43,4 +44,7 @@ def test_bursty_jitter_in_order_with_a_smaller_lag_spread(lab, riders, duration_
           f"p99 {percentile(lags, 99)} max {max(lags)} (spread {spread_lag}); "
           f"median added {percentile(lags, 50) - percentile(network, 50)}, "
           f"worst over worst network {max(lags) - max(network)}")
-    assert spread_lag < spread_net
+    # The jitter buffer's claim, alone with the tick off: the screen is steadier than the network. With the class
+    # tick (the default, 100 ms) a released sample waits for the next tick, 0 to one tick more (docs/PROTOCOL.md
+    # rule 10): p99 − p50 can grow by at most one tick over what the buffer alone achieves.
+    assert spread_lag < spread_net + tick_ms
