@@ -133,15 +133,7 @@ public struct Announcement: Sendable, Equatable {
             for rider in some {
                 out.string(rider.id)
                 out.i64(rider.sinceMs)
-                out.u8(UInt8(clamping: rider.profile.hrmax ?? 0))
-                out.u8(UInt8(clamping: rider.profile.hrrest ?? 0))
-                if let name = rider.profile.name {
-                    let bytes = Array(name.utf8.prefix(254))
-                    out.u8(UInt8(bytes.count + 1))
-                    out.bytes.append(contentsOf: bytes)
-                } else {
-                    out.u8(0)
-                }
+                out.profile(rider.profile)
             }
         }
         return out.bytes
@@ -163,14 +155,7 @@ public struct Announcement: Sendable, Equatable {
             for _ in 0..<Int(try reader.u16()) {
                 let id = try reader.identifier()
                 let since = try reader.i64()
-                let hrmax = try reader.u8()
-                let hrrest = try reader.u8()
-                let nameLength = Int(try reader.u8())
-                var profile = Profile()
-                if nameLength > 0 { profile.name = try reader.utf8(count: nameLength - 1) }
-                profile.hrmax = hrmax == 0 ? nil : Int(hrmax)
-                profile.hrrest = hrrest == 0 ? nil : Int(hrrest)
-                riders.append(PresentRider(id: id, profile: profile, sinceMs: since))
+                riders.append(PresentRider(id: id, profile: try reader.profile(), sinceMs: since))
             }
             if !riders.isEmpty { classes[classID] = riders }
         }
@@ -199,6 +184,20 @@ struct WireWriter {
     }
 
     mutating func u8(_ value: UInt8) { bytes.append(value) }
+
+    /// A profile: hrmax and hrrest (0: none), then the name's UTF-8 length + 1 (0: no name) and its bytes (at most
+    /// 254). The presence announcements and the record's profile messages share it.
+    mutating func profile(_ profile: Profile) {
+        u8(UInt8(clamping: profile.hrmax ?? 0))
+        u8(UInt8(clamping: profile.hrrest ?? 0))
+        if let name = profile.name {
+            let utf8 = Array(name.utf8.prefix(254))
+            u8(UInt8(utf8.count + 1))
+            bytes.append(contentsOf: utf8)
+        } else {
+            u8(0)
+        }
+    }
     mutating func u16(_ value: UInt16) { bytes.appendLittleEndian(value) }
     mutating func u32(_ value: UInt32) { bytes.appendLittleEndian(value) }
     mutating func i64(_ value: Int64) { bytes.appendLittleEndian(UInt64(bitPattern: value)) }
@@ -242,6 +241,16 @@ struct WireReader {
     }
 
     mutating func u8() throws(ClusterWireError) -> UInt8 { try integer(UInt8.self) }
+
+    /// A profile as `WireWriter.profile` writes it.
+    mutating func profile() throws(ClusterWireError) -> Profile {
+        let hrmax = try u8()
+        let hrrest = try u8()
+        let nameLength = Int(try u8())
+        var profile = Profile(hrmax: hrmax == 0 ? nil : Int(hrmax), hrrest: hrrest == 0 ? nil : Int(hrrest))
+        if nameLength > 0 { profile.name = try utf8(count: nameLength - 1) }
+        return profile
+    }
     mutating func u16() throws(ClusterWireError) -> UInt16 { try integer(UInt16.self) }
     mutating func u32() throws(ClusterWireError) -> UInt32 { try integer(UInt32.self) }
     mutating func i64() throws(ClusterWireError) -> Int64 { try integer(Int64.self) }

@@ -122,15 +122,7 @@ public enum ProfileMessage {
     public static func encode(_ profile: Profile) -> [UInt8] {
         var out = WireWriter()
         out.header(kind: kind)
-        out.u8(UInt8(clamping: profile.hrmax ?? 0))
-        out.u8(UInt8(clamping: profile.hrrest ?? 0))
-        if let name = profile.name {
-            let bytes = Array(name.utf8.prefix(254))
-            out.u8(UInt8(bytes.count + 1))
-            out.bytes.append(contentsOf: bytes)
-        } else {
-            out.u8(0)
-        }
+        out.profile(profile)
         return out.bytes
     }
 
@@ -138,11 +130,7 @@ public enum ProfileMessage {
     public static func decode(_ bytes: [UInt8]) throws(ClusterWireError) -> Profile {
         var reader = WireReader(bytes)
         try reader.header(kind: kind)
-        let hrmax = try reader.u8()
-        let hrrest = try reader.u8()
-        let nameLength = Int(try reader.u8())
-        var profile = Profile(hrmax: hrmax == 0 ? nil : Int(hrmax), hrrest: hrrest == 0 ? nil : Int(hrrest))
-        if nameLength > 0 { profile.name = try reader.utf8(count: nameLength - 1) }
+        let profile = try reader.profile()
         try reader.end()
         return profile
     }
