@@ -130,10 +130,7 @@ extension Relay {
             }
             for rider in room.participants.values where rider.remoteHubs.contains(hub) && !names.contains(rider.id) {
                 rider.remoteHubs.remove(hub)
-                if !rider.isPresent {
-                    rider.stale = false
-                    broadcast(.leave(p: rider.id, reason: .closed), in: room, now: now)
-                }
+                if !rider.isPresent { leave(rider, reason: .closed, in: room, now: now) }
             }
         }
     }
@@ -143,10 +140,7 @@ extension Relay {
         for room in rooms.values {
             for rider in room.participants.values where rider.remoteHubs.contains(hub) {
                 rider.remoteHubs.remove(hub)
-                if !rider.isPresent {
-                    rider.stale = false
-                    broadcast(.leave(p: rider.id, reason: reason), in: room, now: now)
-                }
+                if !rider.isPresent { leave(rider, reason: reason, in: room, now: now) }
             }
         }
     }

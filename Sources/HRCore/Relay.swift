@@ -174,8 +174,7 @@ public final class Relay {
         if let rider = client.participant, rider.connection === client {
             rider.connection = nil
             if !rider.isPresent {  // still present when another hub announces them (cluster mode)
-                rider.stale = false
-                broadcast(.leave(p: rider.id, reason: .closed), in: room, now: now)
+                leave(rider, reason: .closed, in: room, now: now)
             }
         }
         if room.connectionCount == 0 { room.emptySince = now }
@@ -333,6 +332,23 @@ public final class Relay {
             release(held.sample, arrivedMs: held.arrivalMs, of: rider, in: room, now: now)
         }
         bookWakeup(rider, in: room, now: now)
+    }
+
+    /// Releases everything the participant's jitter buffer holds, due or not.
+    private func releaseHeld(_ rider: Participant, in room: ClassRoom, now: Int64) {
+        guard !rider.jitter.held.isEmpty else { return }
+        rider.scheduledWakeMs = nil
+        for held in rider.jitter.releaseDue(now: .max) {
+            release(held.sample, arrivedMs: held.arrivalMs, of: rider, in: room, now: now)
+        }
+    }
+
+    /// The participant is no longer present: what their jitter buffer still holds goes out first, so a screen
+    /// never gets a sample of someone after their `leave` (it would show them back as live).
+    func leave(_ rider: Participant, reason: LeaveReason, in room: ClassRoom, now: Int64) {
+        releaseHeld(rider, in: room, now: now)
+        rider.stale = false
+        broadcast(.leave(p: rider.id, reason: reason), in: room, now: now)
     }
 
     /// Books a wake-up for when the participant's jitter buffer next has something due (on the tick grid with
@@ -549,12 +565,7 @@ public final class Relay {
     /// the jitter buffers hold and what waits for the class tick go out first.
     public func closeAll(now: Int64) {
         for room in rooms.values {
-            for rider in room.participants.values where !rider.jitter.held.isEmpty {
-                rider.scheduledWakeMs = nil
-                for held in rider.jitter.releaseDue(now: .max) {
-                    release(held.sample, arrivedMs: held.arrivalMs, of: rider, in: room, now: now)
-                }
-            }
+            for rider in room.participants.values { releaseHeld(rider, in: room, now: now) }
         }
         if nextClassTickMs != nil {
             nextClassTickMs = now

@@ -126,6 +126,30 @@ import Testing
         #expect(hub.takeEffects().allSatisfy { if case .close = $0 { false } else { true } })
     }
 
+    /// A sample the jitter buffer still held when the rider's socket closed goes out before the `leave`, and
+    /// nothing of theirs comes after it (a screen would show a rider who left as live again).
+    @Test(arguments: [0, 100] as [Int64])
+    func samplesHeldWhenThePublisherClosesGoOutBeforeTheLeave(tickMs: Int64) {
+        let hub = RelayHarness {
+            $0.jitterBuffer = true
+            $0.tickMs = tickMs
+        }
+        let pub = hub.publisher("ann")
+        let view = hub.quietViewer()
+        hub.hr(pub, seq: 1)
+        hub.advance(10)
+        hub.hr(pub, seq: 2)
+        hub.close(pub)
+        var messages: [HubMessage] = []
+        for _ in 0..<50 {  // 5 s of ticks: everything held would have come due
+            hub.advance(100)
+            hub.tick()
+            messages += hub.messages(view)
+        }
+        #expect(messages.seqs(of: "ann") == [1, 2])
+        #expect(messages.last == .leave(p: "ann", reason: .closed), "\(messages)")
+    }
+
     @Test func takeoverClosesTheOlderConnectionWithoutPresenceMessages() throws {
         let hub = RelayHarness()
         let view = hub.quietViewer()
