@@ -509,7 +509,7 @@ public final class Relay {
                 if let frame {
                     viewer.shared = frame
                 } else {
-                    for message in batch[start...] { viewer.queue.enqueue(message, now: now, counters: &counters) }
+                    viewer.queue.enqueueTick(batch[start...], now: now, counters: &counters)
                 }
             }
             if !viewer.pongs.isEmpty {

@@ -10,7 +10,10 @@ import HRProtocol
 /// which goes out at the front of the next frame. A sample older than the budget when its frame is built is
 /// dropped as `late` instead of sent.
 public struct SendQueue {
-    /// Bounds of one queue. Both count everything the hub holds for the client.
+    /// Bounds of one queue: how far behind the client may fall. With the class tick they count what the hub holds
+    /// for the client beyond the newest tick's messages (`enqueueTick`), so a class whose tick carries more than
+    /// the bounds does not cut a client that keeps up, and a client one tick behind is treated as one that got
+    /// its frame shared.
     public struct Limits: Sendable, Equatable {
         /// Most messages queued (samples and control messages).
         public var maxMessages: Int = 1024
@@ -50,6 +53,8 @@ public struct SendQueue {
     private var openGaps: [GapKey: Int] = [:]
     /// Encoded bytes queued.
     public private(set) var bytes = 0
+    /// The newest tick's messages and bytes (`enqueueTick`): the bounds leave room for them on top of `limits`.
+    private var tickAllowance = (messages: 0, bytes: 0)
     /// When the queue first had to drop for room and has not drained back to half its bounds since.
     public private(set) var overflowSince: Int64?
 
@@ -73,6 +78,21 @@ public struct SendQueue {
         format == .binary && message.isSample ? message.binary.count : message.json.count + message.tail.count
     }
 
+    /// The bounds in force: `limits` plus room for the newest tick's messages.
+    private var maxMessages: Int { limits.maxMessages &+ tickAllowance.messages }
+    private var maxBytes: Int { limits.maxBytes &+ tickAllowance.bytes }
+
+    /// Queues one class tick's messages. The bounds then count only what the client still holds from before
+    /// this tick (its backlog): over them, the oldest samples go, the tick's own ones last.
+    public mutating func enqueueTick(
+        _ messages: ArraySlice<OutboundMessage>, now: Int64, counters: inout RelayCounters
+    ) {
+        var allowance = (messages: messages.count, bytes: 0)
+        for message in messages { allowance.bytes += size(of: message) }
+        tickAllowance = allowance
+        for message in messages { enqueue(message, now: now, counters: &counters) }
+    }
+
     /// Queues a message. Never blocks and never fails: over the bounds, the oldest samples go.
     @discardableResult
     public mutating func enqueue(_ message: OutboundMessage, now: Int64, counters: inout RelayCounters)
@@ -93,7 +113,7 @@ public struct SendQueue {
         items.append(message)
         bytes += size(of: message)
         var dropped = 0
-        while items.count > limits.maxMessages || bytes > limits.maxBytes {
+        while items.count > maxMessages || bytes > maxBytes {
             guard dropOldestSample(counters: &counters) else {
                 // Only control messages left and still over the bounds: nothing may be dropped, so the
                 // slow-consumer clock runs instead (4008 ends it).
@@ -118,6 +138,7 @@ public struct SendQueue {
         rebuilt.pendingGaps = pendingGaps
         rebuilt.openGaps = openGaps
         rebuilt.overflowSince = overflowSince
+        rebuilt.tickAllowance = tickAllowance
         for message in messages { rebuilt.enqueue(message, now: now, counters: &counters) }
         for message in items { rebuilt.enqueue(message, now: now, counters: &counters) }
         self = rebuilt
@@ -129,7 +150,7 @@ public struct SendQueue {
         now: Int64, budgetMs: Int64, targetBytes: Int, into out: inout [UInt8], counters: inout RelayCounters
     ) -> OutboundFrameKind? {
         defer {
-            if overflowSince != nil, items.count <= limits.maxMessages / 2, bytes <= limits.maxBytes / 2 {
+            if overflowSince != nil, items.count <= maxMessages / 2, bytes <= maxBytes / 2 {
                 overflowSince = nil
             }
         }

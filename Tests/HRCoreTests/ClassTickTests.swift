@@ -43,6 +43,27 @@ import Testing
         return frames
     }
 
+    /// A tick that carries more than the queue's bounds reaches a viewer whole whether it gets the shared frame
+    /// or, having a pong pending, its own queue: the bounds are how far behind a viewer may fall, not a tick's size.
+    @Test func aTickLargerThanTheQueueBoundsReachesEveryViewerWhole() {
+        let riders = (0..<20).map { "r\($0)" }
+        let (hub, pubs) = tickingHub(publishers: riders) { $0.queueLimits = SendQueue.Limits(maxMessages: 8) }
+        let shared = hub.quietViewer()
+        let own = hub.quietViewer()
+        nextTick(hub)
+        _ = hub.frames(shared)
+        _ = hub.frames(own)
+        hub.advance(10)
+        for pub in pubs { hub.hr(pub, seq: 1) }
+        hub.send(own, .ping(id: .string("p"), ct: 1))  // held for the tick: `own` takes the queue's path
+        nextTick(hub)
+        #expect(hub.messages(shared).samples.count == 20)
+        let messages = hub.messages(own)
+        #expect(messages.samples.count == 20)
+        #expect(messages.gaps.isEmpty)
+        #expect(hub.counters.droppedBackpressure == 0)
+    }
+
     @Test func everyViewerGetsOneFrameATickWithTheSameBytes() throws {
         let (hub, pubs) = tickingHub()
         let views = (0..<3).map { _ in hub.quietViewer() }

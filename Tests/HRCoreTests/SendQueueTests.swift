@@ -449,4 +449,32 @@ private struct QueueHarness {
         #expect(q.queue.count == 2)
         #expect(q.queue.overflowSince == nil, "back to half its bounds")
     }
+
+    /// A tick's messages: the bounds count only what the client held before them.
+    @Test func aTickLargerThanTheBoundsIsKeptWhole() {
+        var q = QueueHarness(maxMessages: 4)
+        let tick = (1...10 as ClosedRange<UInt32>).map { outbound("ann", $0, captureHubMs: q.now) }
+        q.queue.enqueueTick(tick[...], now: q.now, counters: &q.counters)
+        #expect(q.queue.count == 10)
+        #expect(q.queue.overflowSince == nil)
+        #expect(q.messages().seqs(of: "ann") == Array(1...10))
+        #expect(q.counters.droppedBackpressure == 0)
+    }
+
+    /// A client still holding an earlier tick keeps at most `maxMessages` of it (the oldest go) and the whole
+    /// newer tick.
+    @Test func theBacklogBeforeATickIsBounded() {
+        var q = QueueHarness(maxMessages: 4)
+        let first = (1...10 as ClosedRange<UInt32>).map { outbound("ann", $0, captureHubMs: q.now) }
+        q.queue.enqueueTick(first[...], now: q.now, counters: &q.counters)
+        q.now += 100
+        let second = (11...20 as ClosedRange<UInt32>).map { outbound("ann", $0, captureHubMs: q.now) }
+        q.queue.enqueueTick(second[...], now: q.now, counters: &q.counters)
+        #expect(q.queue.count == 14)
+        #expect(q.queue.overflowSince == q.now)
+        let messages = q.messages()
+        #expect(messages.first == .gap(Gap(p: "ann", fromSeq: 1, toSeq: 6, count: 6, reason: .backpressure)))
+        #expect(messages.seqs(of: "ann") == Array(7...20))
+        #expect(q.queue.overflowSince == nil, "drained")
+    }
 }

@@ -12,11 +12,10 @@ def test_slow_screen_gets_drop_oldest_gaps_and_nobody_else_notices(lab):
     riders = lab.group("riders")
     slow = lab.group("slow")
     fast = lab.group("fast")
-    # A queue of 64 messages (default 1,024) so drop-oldest acts before the budget does: with the default the
-    # slow screen's samples grow old in its queue and are named `late` instead (same count, other reason). Not 32:
-    # with the 100 ms class tick one tick's frame holds about 16 samples of this class and twice that in a burst,
-    # so 32 also cut the fast screen's queue; 64 is two to four ticks, still 0.4 s of this class's samples.
-    hub = start_hub(lab, "--queue-max-messages", "64")
+    # A backlog of 32 messages (default 1,024) so drop-oldest acts before the budget does: with the default the
+    # slow screen's samples grow old in its queue and are named `late` instead (same count, other reason). The
+    # bound counts what a screen holds beyond the newest tick, so the fast screen is not cut by the size of a tick.
+    hub = start_hub(lab, "--queue-max-messages", "32")
     slow_viewer = start_viewer(lab, slow, hub, dead_after=30)
     fast_viewer = start_viewer(lab, fast, hub)
     slow.rate_limit("64kbit")

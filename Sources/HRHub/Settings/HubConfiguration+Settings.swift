@@ -61,7 +61,7 @@ extension HubConfiguration {
         .number(
             "max-frame-rate", \.maxFrameRate, 0...100_000, unit: "/s",
             "deprecated (the class tick replaced it): a rate R > 0 sets `tick-ms` to 1000/R unless that is set"),
-        .integer("queue-max-messages", \.queueMaxMessages, 1...Int.max, "per-client queue bound before drop-oldest"),
+        .integer("queue-max-messages", \.queueMaxMessages, 1...Int.max, "per-client backlog bound (beyond the newest tick) before drop-oldest"),
         .integer(
             "queue-max-bytes", \.queueMaxBytes, 256...Int.max, unit: "bytes",
             "per-client queue bound in bytes before drop-oldest"),
