@@ -53,7 +53,6 @@ extension Hub {
         cluster.connectionsAtLastPass = relay.connectionCount
         followInterest(cluster, now: now)
         announce(cluster)
-        applyEffects(now: now)
     }
 
     private func followInterest(_ cluster: ClusterLink, now: Int64) {
@@ -143,7 +142,6 @@ extension Hub {
         let samples = cluster.recorded.take()
         let now = HubClock.nowMs()
         relay.recordedInCluster(samples, now: now)
-        applyEffects(now: now)
     }
 
     /// A message from NATS, on the service thread.
@@ -174,7 +172,6 @@ extension Hub {
             cluster.malformed += 1
             logger.warning("cluster: dropped a malformed message on \(subject): \(error)")
         }
-        applyEffects(now: now)
     }
 
     /// From the timer: announces this hub every `heartbeatMs`, forgets hubs silent for `hubTimeoutMs`, and logs

@@ -22,7 +22,6 @@ extension Hub {
         for (id, inserted) in record.takeCompleted() {
             relay.recordCommitted(id, inserted: inserted, now: now)
         }
-        applyEffects(now: now)
     }
 
     /// `/healthz`'s answer while not draining: 503 `record unavailable` while the store cannot commit.
@@ -64,7 +63,6 @@ extension Hub {
         let profile = relay.isRemembered(classID: classID, participant: participant)
             ? nil : record.recorded(classID: classID, participant: participant, limit: 0).profile
         relay.upload(id, classID: classID, participant: participant, samples: samples, recordedProfile: profile, now: now)
-        applyEffects(now: now)
         return .deferred
     }
 

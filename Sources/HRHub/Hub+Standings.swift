@@ -79,7 +79,6 @@ extension Hub {
                 _ = server.respond(waiter.request, answer(waiter.answer, standings, classID: result.classID))
             }
         }
-        applyEffects(now: now)
     }
 
     private func standingsRebuilder() -> StandingsRebuilder {

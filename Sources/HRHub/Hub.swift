@@ -102,8 +102,10 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
     }
 
     /// Carries out what the relay asked for, then makes sure the timer fires when the relay next has work
-    /// (a held sample coming due, the class tick, or housekeeping). Once per loop pass (`serverLoopPass`), and
-    /// wherever work must not wait for the pass's end.
+    /// (a held sample coming due, the class tick, or housekeeping). Once per loop pass (`serverLoopPass`), after
+    /// every event of the pass (sockets, HTTP, the timer, jobs posted by the store, NATS and the standings
+    /// reader), so the record gets one batch and each connection one write request per pass; besides that only
+    /// where no pass follows (`start`, before the loop runs; `beginDrain`).
     func applyEffects(now: Int64) {
         if let record, let batch = relay.takeRecordBatch() { record.submit(batch) }
         startStandingsRebuilds()
