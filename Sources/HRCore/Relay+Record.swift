@@ -156,6 +156,7 @@ extension Relay {
         now: Int64
     ) {
         let rider = rooms[classID]?.participants[participant]
+        if let rider { seedFromRecord(rider, classID: classID) }
         let hrmax = rider?.profile.hrmax ?? recordedProfile?.hrmax
         var progress = UploadProgress(remaining: 0)
         for sample in samples {
@@ -198,12 +199,18 @@ extension Relay {
         client?.ack.outstanding.append(sample.seq)
     }
 
-    /// Seeds a participant the relay starts to remember from the record.
+    /// Seeds a participant from the record, once: the recorded seqs join its window; the recorded profile fills
+    /// in what no `hello` or announcement gave it yet.
     func seedFromRecord(_ rider: Participant, classID: String) {
-        guard let record else { return }
+        guard !rider.seeded, let record else { return }
+        rider.seeded = true
         let found = record.recorded(classID: classID, participant: rider.id, limit: Int(SeqWindow.width))
         rider.accepted.seed(found.seqs)
-        if let profile = found.profile { rider.update(with: profile) }
+        if let recorded = found.profile {
+            let known = rider.profile
+            rider.update(with: recorded)
+            rider.update(with: known)
+        }
     }
 
     private func finishUploadIfDone(_ write: RecordWrite, now: Int64) {

@@ -172,10 +172,11 @@ extension Relay {
         Set(rooms.values.lazy.filter { $0.connectionCount > 0 }.map(\.id))
     }
 
-    /// The room's participant, made if new and the class has room for one more; nil when it has not.
+    /// The room's participant, made if new and the class has room for one more; nil when it has not. Not read from
+    /// the record: that waits until a device of theirs connects or uploads here (`Participant.seeded`).
     private func participant(_ id: String, in room: ClassRoom) -> Participant? {
         if let rider = room.participants[id] { return rider }
         guard room.participants.count < config.maxParticipantsPerClass else { return nil }
-        return makeParticipant(id, in: room)
+        return makeParticipant(id, in: room, seed: false)
     }
 }

@@ -129,6 +129,7 @@ public final class Relay {
         var participant: Participant?
         if request.role.publishes, let p = request.participant {
             let rider = room.participants[p] ?? makeParticipant(p, in: room)
+            seedFromRecord(rider, classID: room.id)  // a rider known from other hubs only, until now
             if let older = rider.connection {
                 // Takeover: the older socket goes, the participant never left (no leave, no join).
                 older.closing = true
@@ -612,10 +613,11 @@ public final class Relay {
         return room
     }
 
-    func makeParticipant(_ id: String, in room: ClassRoom) -> Participant {
+    /// A participant new to the room, seeded from the record unless `seed` is false (riders of other hubs).
+    func makeParticipant(_ id: String, in room: ClassRoom, seed: Bool = true) -> Participant {
         let rider = Participant(id: id, maxSampleRate: config.maxSampleRate, jitter: config.jitterSettings)
         room.participants[id] = rider
-        seedFromRecord(rider, classID: room.id)
+        if seed { seedFromRecord(rider, classID: room.id) }
         return rider
     }
 }

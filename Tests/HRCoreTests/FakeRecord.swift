@@ -24,7 +24,11 @@ final class FakeRecord: RecordIndex {
         }
     }
 
+    /// How many participants were looked up (`recorded`): reads the relay makes on its own thread.
+    private(set) var lookups: [String] = []
+
     func recorded(classID: String, participant: String, limit: Int) -> (seqs: [UInt32], profile: Profile?) {
+        lookups.append(participant)
         let seqs = rows.keys.filter { $0.classID == classID && $0.participant == participant }.map(\.seq)
         return (Array(seqs.sorted(by: >).prefix(limit)), profiles["\(classID)/\(participant)"])
     }

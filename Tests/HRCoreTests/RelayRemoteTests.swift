@@ -73,6 +73,31 @@ import Testing
         #expect(hub.counters.duplicates == 1)
     }
 
+    /// Riders known only from other hubs cost no record read on the relay's thread, however many are announced at
+    /// once; one whose device connects here is read then, so its `welcome.last_seq` and duplicates follow the record.
+    @Test func ridersOfOtherHubsAreReadFromTheRecordOnlyWhenTheyConnectHere() throws {
+        let record = FakeRecord()
+        record.preload("spin", "bob", seqs: 1...7)
+        let hub = RelayHarness(record: record)
+        let view = hub.quietViewer()
+        let riders = (0..<500).map { PresentRider(id: "r\($0)", profile: Profile()) }
+            + [PresentRider(id: "bob", profile: Profile(name: "Bob"))]
+        hub.relay.applyPresence(of: "b", ["spin": riders], now: hub.now)
+        hub.relay.receiveRemote([remote("bob", 8, at: hub.now)], classID: "spin", fromHub: "b", now: hub.now)
+        #expect(record.lookups.isEmpty)
+        #expect(hub.messages(view).seqs(of: "bob") == [8])
+
+        let pub = hub.publisher("bob")
+        #expect(record.lookups == ["bob"])
+        let welcome = try #require(hub.messages(pub).first?.welcome)
+        #expect(welcome.lastSeq == 8)
+        hub.hr(pub, seq: 3)
+        #expect(hub.counters.duplicates == 1, "seq 3 is in the record")
+        hub.close(pub)
+        _ = hub.publisher("bob")
+        #expect(record.lookups == ["bob"], "read once")
+    }
+
     @Test func remoteSamplesOlderThanTheBudgetAreNamedLate() throws {
         let hub = RelayHarness { $0.budgetMs = 800 }
         let view = hub.quietViewer()
