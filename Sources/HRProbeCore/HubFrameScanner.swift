@@ -5,8 +5,11 @@ import HRProtocol
 /// `HubFrameDecoder` builds Swift values through `JSONDecoder`, several allocations per message; at tens of
 /// thousands of samples a second that would be the probe's bottleneck and would show up as lag it then blames
 /// on the hub. This scanner walks the bytes once, reads only the fields it needs into a `ScannedMessage` and
-/// allocates nothing. Any other message type (welcome, snapshot, pong, error, presence) only sets a flag, so the
-/// caller can hand that rare frame to `HubFrameDecoder` for the control messages.
+/// allocates nothing. The `board`s and `ack`s of a run are read here too (a board's `at` and its bytes, an ack's
+/// `seq`): every screen gets a board a second, and decoding those with `JSONDecoder` (about 70 µs each, the boards of
+/// 2,500 screens arriving together) held up the probe's sends for 200 ms once a second. Any other message type
+/// (welcome, snapshot, pong, error, presence) only sets a flag, so the caller can hand that rare frame to
+/// `HubFrameDecoder` for the control messages.
 ///
 /// It relies on what every hub frame is (PROTOCOL.md): a JSON array of objects with a string `t`; keys without
 /// escapes; integers for the numeric fields. Nested values (snapshot entries) are skipped.
@@ -17,7 +20,7 @@ import HRProtocol
 public enum HubFrameScanner {
     /// What a scan found besides samples and gaps.
     public struct Summary: Equatable {
-        /// The frame holds at least one message that is neither `hr` nor `gap`.
+        /// The frame holds at least one message that is none of `hr`, `gap`, `board`, `ack`.
         public var hasOtherMessages = false
         /// The frame is not a well-formed hub frame (what was found before the fault was still reported).
         public var malformed = false
@@ -28,7 +31,7 @@ public enum HubFrameScanner {
         }
     }
 
-    /// Scans a JSON text frame, calling `found` for each `hr` and `gap` in order. `ScannedMessage.p` is a range of
+    /// Scans a JSON text frame, calling `found` for each `hr`, `gap`, `board` and `ack` in order. `ScannedMessage.p` is a range of
     /// offsets into `bytes`.
     public static func scanJSON(_ bytes: UnsafeRawBufferPointer, _ found: (ScannedMessage) -> Void) -> Summary {
         var cursor = JSONCursor(bytes: bytes)
@@ -108,6 +111,7 @@ extension ScannedMessage {
     fileprivate func shifted(by base: Int) -> ScannedMessage {
         var copy = self
         copy.p = (p.lowerBound + base)..<(p.upperBound + base)
+        copy.span = (span.lowerBound + base)..<(span.upperBound + base)
         return copy
     }
 }
@@ -117,7 +121,7 @@ extension ScannedMessage {
 /// Every read checks `offset < bytes.count` first; `UnsafeRawBufferPointer`'s subscript is then in bounds.
 private struct JSONCursor {
     enum Outcome {
-        /// An `hr` or a `gap` (the message's `kind` says which).
+        /// An `hr`, a `gap`, a `board` or an `ack` (the message's `kind` says which).
         case relayed
         /// A well-formed message of another type.
         case other
@@ -148,9 +152,13 @@ private struct JSONCursor {
 
     /// Reads one message object into `message` (reset first: a field the object lacks reads as its default).
     mutating func readMessage(into message: inout ScannedMessage) -> Outcome {
+        let start = offset
         guard take(UInt8(ascii: "{")) else { return .malformed }
         message = ScannedMessage()
         var type = MessageType.other
+        // Fields a board or an ack cannot do without (`HubFrameDecoder` refuses them without).
+        var hasAt = false
+        var hasSeq = false
         skipSpace()
         if take(UInt8(ascii: "}")) { return .other }
         while true {
@@ -162,7 +170,7 @@ private struct JSONCursor {
             switch keyCode(key) {
             case .t:
                 guard let value = readString() else { return .malformed }
-                type = equals(value, "hr") ? .hr : equals(value, "gap") ? .gap : .other
+                type = messageType(value)
             case .p:
                 guard let value = readString() else { return .malformed }
                 message.p = value
@@ -172,12 +180,17 @@ private struct JSONCursor {
             case .seq:
                 guard let value = readInteger() else { return .malformed }
                 message.seq = UInt32(truncatingIfNeeded: value)
+                hasSeq = true
             case .ts:
                 guard let value = readInteger() else { return .malformed }
                 message.ts = value
             case .rts:
                 guard let value = readInteger() else { return .malformed }
                 message.rts = value
+            case .at:
+                guard let value = readInteger() else { return .malformed }
+                message.at = value
+                hasAt = true
             case .fromSeq:
                 guard let value = readInteger() else { return .malformed }
                 message.fromSeq = UInt32(truncatingIfNeeded: value)
@@ -195,15 +208,31 @@ private struct JSONCursor {
             guard take(UInt8(ascii: "}")) else { return .malformed }
             break
         }
+        message.span = start..<offset
         switch type {
         case .hr:
             message.kind = .hr
-            return .relayed
         case .gap:
             message.kind = .gap
-            return .relayed
+        case .board:
+            guard hasAt else { return .malformed }
+            message.kind = .board
+        case .ack:
+            guard hasSeq else { return .malformed }
+            message.kind = .ack
         case .other:
             return .other
+        }
+        return .relayed
+    }
+
+    /// The message type a `t` value names.
+    func messageType(_ value: Range<Int>) -> MessageType {
+        switch value.count {
+        case 2: return equals(value, "hr") ? .hr : .other
+        case 3: return equals(value, "gap") ? .gap : equals(value, "ack") ? .ack : .other
+        case 5: return equals(value, "board") ? .board : .other
+        default: return .other
         }
     }
 
@@ -216,7 +245,7 @@ private struct JSONCursor {
             case UInt8(ascii: "p"): return .p
             default: return .other
             }
-        case 2: return equals(key, "ts") ? .ts : .other
+        case 2: return equals(key, "ts") ? .ts : equals(key, "at") ? .at : .other
         case 3: return equals(key, "seq") ? .seq : equals(key, "rts") ? .rts : .other
         case 5: return equals(key, "count") ? .count : .other
         case 6: return equals(key, "reason") ? .reason : equals(key, "to_seq") ? .toSeq : .other
@@ -317,10 +346,10 @@ private struct JSONCursor {
 
 /// The message types the scanner tells apart.
 private enum MessageType {
-    case hr, gap, other
+    case hr, gap, board, ack, other
 }
 
 /// The message keys the scanner reads.
 private enum ScanKey {
-    case t, p, seq, ts, rts, fromSeq, toSeq, count, reason, other
+    case t, p, seq, ts, rts, at, fromSeq, toSeq, count, reason, other
 }

@@ -1,6 +1,7 @@
 import HRProtocol
 
-/// One relayed `hr` or `gap` found by `HubFrameScanner`, as plain numbers and the byte range of its `p`.
+/// One message found by `HubFrameScanner` (a relayed `hr` or `gap`, a `board` or an `ack`), as plain numbers and
+/// byte ranges into the frame.
 ///
 /// A value type with no references, so scanning a frame allocates nothing.
 public struct ScannedMessage: Equatable {
@@ -10,6 +11,10 @@ public struct ScannedMessage: Equatable {
         case hr
         /// A gap: `fromSeq`, `toSeq`, `count`, `reason` are set.
         case gap
+        /// A standings board: `at` and `span` are set (its entries are skipped, not read).
+        case board
+        /// The hub holds a rider's samples up to `seq`.
+        case ack
     }
 
     public var kind: Kind = .hr
@@ -24,6 +29,10 @@ public struct ScannedMessage: Equatable {
     public var toSeq: UInt32 = 0
     public var count: Int = 0
     public var reason: GapReason = .backpressure
+    /// A board's build time, Unix ms.
+    public var at: Int64 = 0
+    /// Where the whole message object is in the frame, braces included.
+    public var span: Range<Int> = 0..<0
 
     public init() {}
 }

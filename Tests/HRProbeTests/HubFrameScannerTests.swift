@@ -42,6 +42,29 @@ import Testing
         #expect(summary.hasOtherMessages && !summary.malformed)
     }
 
+    @Test func readsBoardsAndAcksWithoutDecodingThem() throws {
+        // A board's entries carry `p`, `seq`-like numbers and nested objects: none of them may leak into the message.
+        let entry = BoardEntry(p: "r9", rank: 1, pointsTenths: 125, bpm: 150, zone: 4)
+        let board = Board(at: 1_795_300_000_999, n: 50, top: [entry], me: entry, near: [entry])
+        let messages: [HubMessage] = [.hr(Self.sample), .board(board), .ack(seq: 77)]
+        let frame = HubFrameEncoder.frame(messages)
+        let (found, summary) = scan(frame)
+        #expect(summary == HubFrameScanner.Summary(), "no message left for the full decoder")
+        try #require(found.map(\.kind) == [.hr, .board, .ack])
+        #expect(found[1].at == 1_795_300_000_999)
+        // The board's span is exactly the hub's encoding of it (what the report counts as board bytes).
+        #expect(Array(frame[found[1].span]) == Array(HubFrameEncoder.frame([.board(board)]).dropFirst().dropLast()))
+        #expect(found[2].seq == 77)
+        #expect(Array(frame[found[0].span]) == Array(HubFrameEncoder.frame([.hr(Self.sample)]).dropFirst().dropLast()))
+    }
+
+    @Test(arguments: [#"[{"t":"board","n":3,"top":[]}]"#, #"[{"t":"ack"}]"#, #"[{"t":"board","at":"x"}]"#])
+    func boardsWithoutAtAndAcksWithoutSeqAreMalformed(text: String) {
+        let (found, summary) = scan(Array(text.utf8))
+        #expect(summary.malformed)
+        #expect(found.isEmpty)
+    }
+
     @Test(arguments: ["", "{}", "[{\"t\":\"hr\",\"seq\":1", "[1]", "[{\"t\":\"hr\"} x"])
     func malformedFramesAreReported(text: String) {
         #expect(scan(Array(text.utf8)).1.malformed)

@@ -122,20 +122,34 @@ extension LoadSession {
             peerReceived(index, message, now: now)
             return
         }
-        guard connections[index].viewerSlot != nil else {
-            handleControl(index, message, now: now)  // a publisher only ever gets control messages
-            return
-        }
         switch kind {
         case .binary:
             if scanSamples(message, binary: true, on: index, now: now).malformed { result.malformedFrames += 1 }
         case .text:
-            let summary = scanSamples(message, binary: false, on: index, now: now)
+            var noted: [ScannedMessage] = []
+            let summary = scanSamples(message, binary: false, on: index, now: now, noted: &noted)
+            // Boards and acks in frame order, after the frame's samples (they touch neither streams nor lags).
+            for m in noted { boardOrAck(m, in: message, on: index, now: now) }
             if summary.malformed {
                 result.malformedFrames += 1
             } else if summary.hasOtherMessages {
                 handleControl(index, message, now: now)
             }
+        }
+    }
+
+    /// A `board` or an `ack` the scanner found on connection `index`.
+    private func boardOrAck(_ m: ScannedMessage, in bytes: UnsafeRawBufferPointer, on index: Int, now: Int64) {
+        switch m.kind {
+        case .board:
+            boardReceived(atMs: m.at, bytes: m.span.count, on: index, now: now)
+        case .ack:
+            if let r = connections[index].rider {
+                firmwareAcked(rider: r, seq: m.seq, now: now)
+                boardStaleness.acked(rider: r, classIndex: connections[index].classIndex, seq: m.seq, us: now)
+            }
+        case .hr, .gap:
+            break
         }
     }
 
@@ -145,14 +159,25 @@ extension LoadSession {
     /// once (`ViewerFrame`), and the state the samples update is borrowed for the whole frame (`inout`), so each
     /// sample pays no dynamic exclusivity check on the session's properties (a class's stored `var`s are checked at
     /// run time on every access, ~20 per sample before).
+    ///
+    /// `board`s and `ack`s found in a JSON frame are appended to `noted` for the caller (they need the session, which
+    /// is borrowed while the frame is accounted). On a connection that does not view (a strap), samples and gaps are
+    /// not expected and are skipped; its acks are noted all the same.
     private func scanSamples(
         _ message: UnsafeRawBufferPointer, binary: Bool, on index: Int, now: Int64
     ) -> HubFrameScanner.Summary {
-        guard let frame = viewerFrame(on: index, now: now) else { return HubFrameScanner.Summary() }
+        var noted: [ScannedMessage] = []
+        return scanSamples(message, binary: binary, on: index, now: now, noted: &noted)
+    }
+
+    private func scanSamples(
+        _ message: UnsafeRawBufferPointer, binary: Bool, on index: Int, now: Int64, noted: inout [ScannedMessage]
+    ) -> HubFrameScanner.Summary {
+        let frame = viewerFrame(on: index, now: now)
         let before = result.samplesReceived
         let summary = Self.account(
             message, binary: binary, frame, connections: connections, result: &result, streams: &streams,
-            riders: &riders, recentLag: &recentLag)
+            riders: &riders, recentLag: &recentLag, noted: &noted)
         receivedSinceProgress += result.samplesReceived - before
         return summary
     }
@@ -175,12 +200,13 @@ extension LoadSession {
 
     /// Scans one frame and accounts each sample and gap against `frame`'s streams (see `scanSamples`).
     private static func account(
-        _ message: UnsafeRawBufferPointer, binary: Bool, _ frame: ViewerFrame, connections: [ProbeConnection],
+        _ message: UnsafeRawBufferPointer, binary: Bool, _ frame: ViewerFrame?, connections: [ProbeConnection],
         result: inout RunResult, streams: inout [StreamAccount], riders: inout [RiderState],
-        recentLag: inout LagDistribution
+        recentLag: inout LagDistribution, noted: inout [ScannedMessage]
     ) -> HubFrameScanner.Summary {
         if binary {
             let ok = HubFrameScanner.scanBinary(message) { m in
+                guard let frame else { return }
                 relayed(
                     m, frame, in: message, connections: connections, result: &result, streams: &streams,
                     riders: &riders, recentLag: &recentLag)
@@ -190,11 +216,15 @@ extension LoadSession {
         return HubFrameScanner.scanJSON(message) { m in
             switch m.kind {
             case .hr:
+                guard let frame else { return }
                 relayed(
                     m, frame, in: message, connections: connections, result: &result, streams: &streams,
                     riders: &riders, recentLag: &recentLag)
             case .gap:
+                guard let frame else { return }
                 gap(m, frame, in: message, result: &result, streams: &streams, riders: &riders)
+            case .board, .ack:
+                noted.append(m)
             }
         }
     }
@@ -313,7 +343,8 @@ extension LoadSession {
         }
     }
 
-    /// The rare frames with control messages, decoded in full: welcome, pong, error.
+    /// The rare frames with control messages, decoded in full: welcome, pong, error. Their `ack`s and `board`s were
+    /// handled with the frame's scan (`boardOrAck`) and are skipped here.
     private func handleControl(_ index: Int, _ bytes: UnsafeRawBufferPointer, now: Int64) {
         let messages: [HubMessage]
         do {
@@ -331,13 +362,6 @@ extension LoadSession {
                 if let sentUs = pingSentUs.removeValue(forKey: id) {
                     result.clock.add(sentUs: sentUs, hubMs: ht, receivedUs: now)
                 }
-            case .ack(let seq):
-                if let r = connections[index].rider {
-                    firmwareAcked(rider: r, seq: seq, now: now)
-                    boardStaleness.acked(rider: r, classIndex: connections[index].classIndex, seq: seq, us: now)
-                }
-            case .board(let board):
-                boardReceived(board, on: index, now: now)
             case .error(let error):
                 result.hubErrors[error.code.rawValue, default: 0] += 1
                 logger.debug("hub error", metadata: ["code": "\(error.code.rawValue)", "msg": "\(error.message)"])
@@ -349,13 +373,13 @@ extension LoadSession {
 }
 
 extension LoadSession {
-    /// A `board` on viewing connection `index`: the staleness of the samples it shows for the first time there
-    /// (written in the measured window; on a participant's connection, its own samples too, exactly), and, arriving
-    /// in the window, its bytes.
-    func boardReceived(_ board: Board, on index: Int, now: Int64) {
+    /// A `board` built at `atMs` (the hub's clock), `bytes` long as the hub encoded it, on viewing connection `index`:
+    /// the staleness of the samples it shows for the first time there (written in the measured window; on a
+    /// participant's connection, its own samples too, exactly), and, arriving in the window, its bytes.
+    func boardReceived(atMs: Int64, bytes: Int, on index: Int, now: Int64) {
         guard connections[index].viewerSlot != nil else { return }
         // `at` into the probe's clock (the same clock on one machine; the ping estimate across machines).
-        let atUs = board.at * 1_000 - (result.clock.offsetUs ?? 0)
+        let atUs = atMs * 1_000 - (result.clock.offsetUs ?? 0)
         let (start, end) = (measureStartUs, measureEndUs)
         boardStaleness.board(
             screen: index, classIndex: connections[index].classIndex, atUs: atUs, arrivedUs: now
@@ -369,8 +393,7 @@ extension LoadSession {
         }
         guard now >= start && now < end else { return }
         result.boardsReceived += 1
-        // The message's own bytes, as the hub encoded it (the frame's brackets and neighbours left out).
-        result.boardBytes += HubFrameEncoder.frame([.board(board)]).count - 2
+        result.boardBytes += bytes
         result.boardScreens.insert(index)
     }
 }
