@@ -17,6 +17,8 @@ final class Connection {
     /// answers with a reset, and the peer loses the close frame and the errors before it. So after the handover,
     /// WRITEABLE never returns -1 and writes nothing.
     private(set) var closeHandedOver = false
+    /// Set when a message went over the limit (`reassemble`): the rest of the input is dropped until the 1009 close.
+    private(set) var refused = false
     /// Whether the server already lingered on this connection (see `LWSServer.linger`).
     var lingering = false
     /// In the server's list of connections to arm for WRITEABLE at the end of the loop pass.
@@ -32,24 +34,39 @@ final class Connection {
 
     private static let pre = Int(clws_pre())
 
-    /// Feeds one RECEIVE chunk. Calls `deliver` with each whole message. Returns false when the message is
-    /// larger than `limit`: the close reason (1009) is set and the caller must return -1 to lws.
+    /// Feeds one RECEIVE chunk. Calls `deliver` with each whole message. A message larger than `limit` is refused
+    /// at its first chunk that shows it (lws says how much of the frame is still to come): its bytes so far are
+    /// dropped, the connection's pending close becomes 1009, a WRITEABLE is asked for, and every later chunk is
+    /// dropped too. The caller returns 0 to lws either way.
+    ///
+    /// Why not -1 from RECEIVE, which makes lws close at once: lws 4.1 reads the socket in pieces of the receive
+    /// buffer and parses each with its frame parser, calling RECEIVE in the middle; a -1 there drops the rest of
+    /// the piece unparsed, so the parser's count of the frame's remaining payload no longer matches the stream.
+    /// The close frame only goes out at the next POLLOUT; if the peer's remaining bytes (the rest of its message)
+    /// are read first, lws parses them out of step: a frame header counted as text payload fails UTF-8 validation,
+    /// and lws, already closing, gives up the close handshake and shuts the socket without the close frame (the
+    /// peer sees end of stream and no 1009). With a receive buffer smaller than a message, the refusal comes while
+    /// the peer is still sending, so this happened (bench/RESULTS.md, "Memory per connection"). Returning 0 keeps
+    /// the parser in step with the stream, and the close is handed over from WRITEABLE like every other close.
     func reassemble(
         input: UnsafeMutableRawPointer?, length: Int, limit: Int,
         deliver: (UnsafeRawBufferPointer, FrameKind) -> Void
-    ) -> Bool {
+    ) {
+        if refused { return }
         let kind: FrameKind = lws_frame_is_binary(wsi) != 0 ? .binary : .text
         let chunk = UnsafeRawBufferPointer(start: input, count: length)
         let remaining = Int(lws_remaining_packet_payload(wsi))
         let final = lws_is_final_fragment(wsi) != 0 && remaining == 0
         if partial.count + length + remaining > limit {
             partial = []
-            handOverClose(code: 1009, reason: "frame too large: limit is \(limit) bytes")
-            return false
+            refused = true
+            pendingClose = (1009, "frame too large: limit is \(limit) bytes", false)
+            lws_callback_on_writable(wsi)
+            return
         }
         if final && partial.isEmpty {
             deliver(chunk, kind)  // the common case: one chunk, no copy
-            return true
+            return
         }
         partial.append(contentsOf: chunk)
         if final {
@@ -57,7 +74,6 @@ final class Connection {
             partial = []
             message.withUnsafeBytes { deliver($0, kind) }
         }
-        return true
     }
 
     /// Handles a WRITEABLE callback: a pending close, or one frame produced by `produce` (which appends a
@@ -148,7 +164,7 @@ final class Connection {
 
     /// Sets the close frame's code and reason and marks the close handed over; the caller then returns -1 so lws
     /// sends the frame and closes.
-    func handOverClose(code: UInt16, reason: String) {
+    private func handOverClose(code: UInt16, reason: String) {
         setCloseReason(code: code, reason: reason)
         closeHandedOver = true
     }

@@ -293,10 +293,10 @@ public final class LWSClient: @unchecked Sendable {
 
         case LWS_CALLBACK_CLIENT_RECEIVE:
             guard let id = connectionID(wsi), let connection = connections[id.rawValue] else { return -1 }
-            let ok = connection.reassemble(input: input, length: length, limit: maxMessageBytes) {
+            connection.reassemble(input: input, length: length, limit: maxMessageBytes) {
                 message, kind in delegate?.clientReceived(id, message: message, kind: kind)
             }
-            return ok ? 0 : -1
+            return 0
 
         case LWS_CALLBACK_CLIENT_WRITEABLE:
             guard let id = connectionID(wsi), let connection = connections[id.rawValue] else { return -1 }

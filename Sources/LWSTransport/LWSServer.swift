@@ -88,7 +88,7 @@ public final class LWSServer: @unchecked Sendable {
         /// while the client was still sending, and in a clean-clone CI run the 1009 close of a fragmented
         /// over-limit message did not reach the client (tests/e2e/test_relay.py), as 1 KiB had done beside a CPU
         /// hog. Until that race is understood, memory per connection keeps the 4 KiB.
-        public var receiveBufferBytes: Int = 4096
+        public var receiveBufferBytes: Int = 512
         /// TCP_NOTSENT_LOWAT: the socket reports writable only while fewer unsent bytes than this wait in the
         /// kernel. The default, 1, means a new frame is written only once the previous one has left: at most
         /// one frame sits where the application's drop-oldest and budget cannot reach it, however quiet the
@@ -173,7 +173,7 @@ public final class LWSServer: @unchecked Sendable {
         // 4 KiB pieces with a POLLOUT round trip each.
         info.protocols = service.protocols(
             names: options.subprotocols.isEmpty ? ["default"] : options.subprotocols, callback: serverCallback,
-            rxBufferSize: max(options.receiveBufferBytes, min(options.maxMessageBytes, 65536)), txPacketSize: 256 * 1024)
+            rxBufferSize: max(128, options.receiveBufferBytes), txPacketSize: 256 * 1024)
         info.options |= UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
         if options.reusePort { info.options |= UInt64(LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE) }
         info.timeout_secs = UInt32(max(1, options.handshakeTimeoutSeconds))
@@ -366,10 +366,10 @@ public final class LWSServer: @unchecked Sendable {
         _ id: ConnectionID, _ connection: Connection, wsi: OpaquePointer, input: UnsafeMutableRawPointer?,
         length: Int
     ) -> Int32 {
-        let complete = connection.reassemble(input: input, length: length, limit: options.maxMessageBytes) {
+        connection.reassemble(input: input, length: length, limit: options.maxMessageBytes) {
             message, kind in delegate?.serverReceived(id, message: message, kind: kind)
         }
-        return complete ? 0 : -1
+        return 0
     }
 
     private func writable(_ id: ConnectionID, _ connection: Connection) -> Int32 {
