@@ -81,13 +81,11 @@ public final class LWSServer: @unchecked Sendable {
         public var maxMessageBytes: Int = 4096
         /// lws's receive buffer (`rx_buffer_size`): what it allocates for every WebSocket connection (`rx_ubuf`,
         /// held for the connection's life) and reads per wake-up. A longer message arrives in pieces of this size,
-        /// which `Connection.reassemble` joins up to `maxMessageBytes` (and refuses with 1009 past it). A client
-        /// frame of the protocol is at most a few hundred bytes (a `hello` with a 64-character name, a sample
-        /// with 16 RR values); 4 KiB costs a page per connection. The buffer is at least the message limit (up to
-        /// 64 KiB), as before issue 18: with 512 bytes a message over the limit was refused at its first piece,
-        /// while the client was still sending, and in a clean-clone CI run the 1009 close of a fragmented
-        /// over-limit message did not reach the client (tests/e2e/test_relay.py), as 1 KiB had done beside a CPU
-        /// hog. Until that race is understood, memory per connection keeps the 4 KiB.
+        /// which `Connection.reassemble` joins up to `maxMessageBytes` (and refuses with 1009 past it, at the first
+        /// piece, while the client may still be sending: see there for why that refusal must not return -1 to
+        /// lws). A client frame of the protocol is at most a few hundred bytes (a `hello` with a 64-character name,
+        /// a sample with 16 RR values), so 512 takes every one in one piece; 4 KiB cost a page per connection. At
+        /// least 128 is used: a control frame (at most 125 bytes) must fit in one piece.
         public var receiveBufferBytes: Int = 512
         /// TCP_NOTSENT_LOWAT: the socket reports writable only while fewer unsent bytes than this wait in the
         /// kernel. The default, 1, means a new frame is written only once the previous one has left: at most
