@@ -299,6 +299,45 @@ def test_a_message_exactly_at_the_limit_passes_and_one_byte_more_closes_with_100
     run(main())
 
 
+@pytest.mark.hub_args("--max-message-bytes", "65536")
+def test_a_large_message_in_many_pieces_is_joined_and_one_byte_more_is_refused(hub):
+    """The hub reads a client message in pieces of its 512-byte receive buffer, however the client frames it. A
+    64 KiB message (128 pieces) is answered whole, in one frame and in 37 fragments of uneven sizes (1 byte,
+    pieces that end just before, on and after the hub's 512-byte boundaries); one byte more is refused with 1009,
+    both ways."""
+
+    def ping(i: int, size: int) -> str:
+        head = '{"t":"ping","id":%d,"ct":1,"pad":"' % i
+        message = head + "".join(chr(ord("a") + k % 26) for k in range(size - len(head) - 2)) + '"}'
+        assert len(message) == size
+        return message
+
+    def pieces(message: str) -> list[str]:
+        sizes = [1, 511, 512, 513, 1023, 1025, 2047, 4096, 3] * 4
+        cuts, at = [], 0
+        for size in sizes:
+            cuts.append(message[at : at + size])
+            at += size
+        return [*cuts, message[at:]]
+
+    async def main():
+        class_id = new_class()
+        pub, _ = await open_welcomed(hub, class_id, "publisher", participant="big", max_size=None)
+        await pub.send_raw(ping(1, 65536))
+        await pub.expect_t("pong", id=1)
+        fragments = pieces(ping(2, 65536))
+        assert len(fragments) == 37 and "".join(fragments) == ping(2, 65536)
+        await pub.ws.send(fragments)
+        await pub.expect_t("pong", id=2)
+        await pub.send_raw(ping(3, 65537))
+        assert await pub.close_code() == 1009
+        again, _ = await open_welcomed(hub, class_id, "publisher", participant="big2", max_size=None)
+        await again.ws.send(pieces(ping(4, 65537)))
+        assert await again.close_code() == 1009
+
+    run(main())
+
+
 def test_frame_larger_than_4096_bytes_closes_with_1009(hub):
     async def main():
         class_id = new_class()
