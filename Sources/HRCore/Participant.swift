@@ -30,10 +30,12 @@ final class Participant {
     var jitter: JitterBuffer
     /// The release time of this participant's entry in the relay's wake-up heap, if it has one pending.
     var scheduledWakeMs: Int64?
-    /// Whether `accepted` and the profile were read from the record (`Relay.seedFromRecord`). Riders this hub knows
-    /// only from other hubs (cluster mode) are not, until a device of theirs connects or uploads here: a class of
-    /// thousands announced at once would otherwise cost as many record reads on the relay's thread.
+    /// Whether `accepted` and the profile were read from the record (`Relay.seed`). Riders this hub knows only from
+    /// other hubs (cluster mode) are not, until a device of theirs connects or uploads here: a class of thousands
+    /// announced at once would otherwise cost as many record reads.
     var seeded = false
+    /// Connections of this rider waiting for its record read (Relay+Admission.swift), in the order they opened.
+    var waiting: [PendingOpen] = []
 
     init(id: String, maxSampleRate: Double, jitter: JitterBuffer.Settings) {
         self.id = id

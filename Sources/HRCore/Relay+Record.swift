@@ -199,18 +199,11 @@ extension Relay {
         client?.ack.outstanding.append(sample.seq)
     }
 
-    /// Seeds a participant from the record, once: the recorded seqs join its window; the recorded profile fills
-    /// in what no `hello` or announcement gave it yet.
+    /// Seeds a participant from the record now, on the relay's thread (an upload, answered after its commit anyway).
     func seedFromRecord(_ rider: Participant, classID: String) {
         guard !rider.seeded, let record else { return }
-        rider.seeded = true
         let found = record.recorded(classID: classID, participant: rider.id, limit: Int(SeqWindow.width))
-        rider.accepted.seed(found.seqs)
-        if let recorded = found.profile {
-            let known = rider.profile
-            rider.update(with: recorded)
-            rider.update(with: known)
-        }
+        seed(rider, seqs: found.seqs, profile: found.profile)
     }
 
     private func finishUploadIfDone(_ write: RecordWrite, now: Int64) {

@@ -177,6 +177,6 @@ extension Relay {
     private func participant(_ id: String, in room: ClassRoom) -> Participant? {
         if let rider = room.participants[id] { return rider }
         guard room.participants.count < config.maxParticipantsPerClass else { return nil }
-        return makeParticipant(id, in: room, seed: false)
+        return makeParticipant(id, in: room)
     }
 }

@@ -12,6 +12,9 @@ public enum RelayEffect: Equatable, Sendable {
     case uploadCommitted(UploadID, accepted: Int, duplicates: Int, highestSeq: UInt32?)
     /// The record refused (part of) an upload: answer 503, nothing of it is promised.
     case uploadFailed(UploadID)
+    /// Read the participant's highest recorded seqs (at most `SeqWindow.width`) and profile, off the relay's thread,
+    /// and hand them to `Relay.recordRead`: a connection of theirs waits for it.
+    case readRecord(classID: String, participant: String)
 }
 
 /// The relay's whole state: classes, participants, connections and their queues.
@@ -29,6 +32,8 @@ public final class Relay {
 
     var rooms: [String: ClassRoom] = [:]
     var clients: [ClientID: Client] = [:]
+    /// Publishing connections waiting for their rider's record read (Relay+Admission.swift).
+    var pendingOpens: [ClientID: PendingOpen] = [:]
     var effects: [RelayEffect] = []
     /// Cluster mode (Relay+Remote.swift): keep what devices here had accepted, per class, for `takeAccepted()`.
     public var exportsAccepted = false
@@ -84,7 +89,7 @@ public final class Relay {
     /// Number of classes remembered.
     public var classCount: Int { rooms.count }
     /// Number of open connections (virtual demo riders included).
-    public var connectionCount: Int { clients.count }
+    public var connectionCount: Int { clients.count + pendingOpens.count }
 
     /// Takes the effects recorded since the last call.
     public func takeEffects() -> [RelayEffect] {
@@ -125,36 +130,44 @@ public final class Relay {
         let room = rooms[request.classID] ?? makeRoom(request.classID)
         room.connectionCount += 1
         room.emptySince = nil
+        let pending = PendingOpen(id: id, request: request, format: format, isVirtual: isVirtual, openedMs: now)
+        guard request.role.publishes, let p = request.participant else {
+            return admit(pending, rider: nil, in: room, now: now)
+        }
+        let rider = room.participants[p] ?? makeParticipant(p, in: room)
+        if mustWaitForRecord(rider) { return park(pending, rider: rider, in: room) }
+        admit(pending, rider: rider, in: room, now: now)
+    }
 
-        var participant: Participant?
-        if request.role.publishes, let p = request.participant {
-            let rider = room.participants[p] ?? makeParticipant(p, in: room)
-            seedFromRecord(rider, classID: room.id)  // a rider known from other hubs only, until now
+    /// Welcomes a connection: a publishing one takes over its rider's older connection or makes the rider join.
+    func admit(_ pending: PendingOpen, rider: Participant?, in room: ClassRoom, now: Int64) {
+        let request = pending.request
+        if let rider {
             if let older = rider.connection {
                 // Takeover: the older socket goes, the participant never left (no leave, no join).
                 older.closing = true
                 counters.takeovers += 1
                 effects.append(.close(older.id, .replaced, flushFirst: false))
             } else if !rider.isPresent {
-                broadcast(.join(p: p, profile: rider.profile), in: room, now: now)
+                broadcast(.join(p: rider.id, profile: rider.profile), in: room, now: now)
             }
             // Stale stays stale until a sample comes: a new socket alone is not a reading.
             rider.lastActivityMs = now
-            participant = rider
         }
 
         let queue = SendQueue(
-            mode: request.role.views ? request.mode : .all, format: format, limits: config.queueLimits)
+            mode: request.role.views ? request.mode : .all, format: pending.format, limits: config.queueLimits)
         let client = Client(
-            id: id, role: request.role, room: room, participant: participant, queue: queue, isVirtual: isVirtual)
-        participant?.connection = client
-        participant?.connectedSinceMs = now
-        clients[id] = client
+            id: pending.id, role: request.role, room: room, participant: rider, queue: queue,
+            isVirtual: pending.isVirtual)
+        rider?.connection = client
+        rider?.connectedSinceMs = pending.openedMs
+        clients[pending.id] = client
 
         let welcome = Welcome(
             classID: room.id, role: request.role, participant: request.participant,
             mode: request.role.views ? request.mode : nil, budgetMs: Int(config.budgetMs), ht: now,
-            lastSeq: participant?.accepted.highest)
+            lastSeq: rider?.accepted.highest)
         send(.welcome(welcome), to: client, now: now)
         if request.role.views {
             send(.snapshot(room.presentParticipants.map(\.snapshotEntry)), to: client, now: now)
@@ -167,6 +180,9 @@ public final class Relay {
 
     /// The connection is gone, whatever the reason. A participant whose current connection this was leaves.
     public func closed(_ id: ClientID, now: Int64) {
+        if !pendingOpens.isEmpty, let pending = pendingOpens.removeValue(forKey: id) {
+            return closedWhileWaiting(pending, now: now)
+        }
         guard let client = clients.removeValue(forKey: id) else { return }
         let room = client.room
         room.removeViewer(client)
@@ -185,6 +201,7 @@ public final class Relay {
 
     /// A decoded client message.
     public func receive(_ id: ClientID, _ message: ClientMessage, now: Int64) {
+        if !pendingOpens.isEmpty, let pending = pendingOpens[id] { return keep(message, for: pending) }
         guard let client = clients[id], !client.closing else { return }
         switch message {
         case .ping(let pingID, let ct):
@@ -572,6 +589,7 @@ public final class Relay {
             nextClassTickMs = now
             runClassTicks(now: now)
         }
+        closeWaiting()
         for client in clients.values where !client.closing && !client.isVirtual {
             for held in client.refusals.flushAll(now: now) { send(.error(held), to: client, now: now) }
             client.closing = true
@@ -613,11 +631,10 @@ public final class Relay {
         return room
     }
 
-    /// A participant new to the room, seeded from the record unless `seed` is false (riders of other hubs).
-    func makeParticipant(_ id: String, in room: ClassRoom, seed: Bool = true) -> Participant {
+    /// A participant new to the room, not read from the record yet (`Participant.seeded`).
+    func makeParticipant(_ id: String, in room: ClassRoom) -> Participant {
         let rider = Participant(id: id, maxSampleRate: config.maxSampleRate, jitter: config.jitterSettings)
         room.participants[id] = rider
-        if seed { seedFromRecord(rider, classID: room.id) }
         return rider
     }
 }

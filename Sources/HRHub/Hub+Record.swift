@@ -24,6 +24,21 @@ extension Hub {
         }
     }
 
+    /// A connection waits for its rider's record read (`RelayEffect.readRecord`): on `riderReads`, since with the
+    /// cluster's record it is a network request; the answer goes back to the relay on the service thread.
+    func readRecord(classID: String, participant: String) {
+        guard let record else { return }
+        riderReads.async { [weak self] in
+            let found = record.recorded(classID: classID, participant: participant, limit: Int(SeqWindow.width))
+            guard let hub = self else { return }
+            hub.server.post {
+                hub.relay.recordRead(
+                    classID: classID, participant: participant, seqs: found.seqs, profile: found.profile,
+                    now: HubClock.nowMs())
+            }
+        }
+    }
+
     /// `/healthz`'s answer while not draining: 503 `record unavailable` while the store cannot commit.
     var recordHealth: HTTPResponse? {
         guard let record, case .unavailable(let reason) = record.store.health else { return nil }

@@ -33,6 +33,9 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
     var nextUploadID: UInt64 = 0
     /// Where `GET …/record` opens its read (Hub+Record.swift): off the service thread, one at a time.
     let recordReads = DispatchQueue(label: "hrhub.record-reads")
+    /// Point reads for riders whose connections wait to be admitted (`readRecord`): apart from `recordReads`, so a
+    /// long `GET …/record` never holds a rider at the door.
+    let riderReads = DispatchQueue(label: "hrhub.rider-reads")
     /// When retention next runs.
     var nextRetentionMs: Int64 = 0
     /// The cluster (`--nats`), set before `start`; nil: a hub on its own (Hub+Cluster.swift).
@@ -119,6 +122,8 @@ final class Hub: LWSServerDelegate, @unchecked Sendable {
                 answerUpload(id, accepted: accepted, duplicates: duplicates, highestSeq: highestSeq)
             case .uploadFailed(let id):
                 answerUpload(id, failure: "record unavailable: the upload was not stored, send it again")
+            case .readRecord(let classID, let participant):
+                readRecord(classID: classID, participant: participant)
             }
         }
         scheduleClusterPass()

@@ -36,7 +36,14 @@ final class RelayHarness {
     private var nextID: UInt64 = 1
     private var recorded: [RelayEffect] = []
 
+    /// The record the relay was given: its `readRecord` effects are answered from it at once, unless a test holds
+    /// them (`holdsRecordReads`) to answer them itself (`answerRecordReads`).
+    private let record: RecordIndex?
+    var holdsRecordReads = false
+    private(set) var heldRecordReads: [(classID: String, participant: String)] = []
+
     init(classID: String = "spin", record: RecordIndex? = nil, configure: (inout RelayConfig) -> Void = { _ in }) {
+        self.record = record
         var config = RelayConfig()
         config.jitterBuffer = false
         config.housekeepingMs = 0
@@ -137,7 +144,39 @@ final class RelayHarness {
         return recorded
     }
 
-    private func collect() { recorded += relay.takeEffects() }
+    /// Answers the record reads held so far, in the order they were asked for.
+    func answerRecordReads() {
+        let reads = heldRecordReads
+        heldRecordReads.removeAll()
+        for read in reads { answer(read.classID, read.participant) }
+        collect()
+    }
+
+    private func answer(_ classID: String, _ participant: String) {
+        let found = record?.recorded(classID: classID, participant: participant, limit: Int(SeqWindow.width))
+        relay.recordRead(
+            classID: classID, participant: participant, seqs: found?.seqs ?? [], profile: found?.profile, now: now)
+    }
+
+    private func collect() {
+        var effects = relay.takeEffects()
+        while !effects.isEmpty {
+            var reads: [(String, String)] = []
+            for effect in effects {
+                if case .readRecord(let classID, let participant) = effect {
+                    if holdsRecordReads {
+                        heldRecordReads.append((classID, participant))
+                    } else {
+                        reads.append((classID, participant))
+                    }
+                } else {
+                    recorded.append(effect)
+                }
+            }
+            for (classID, participant) in reads { answer(classID, participant) }
+            effects = relay.takeEffects()
+        }
+    }
 }
 
 // MARK: - Reading messages

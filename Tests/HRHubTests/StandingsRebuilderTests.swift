@@ -70,6 +70,12 @@ import Testing
         // backlog), 33 after the read.
         relay.open(ClientID(2), request: ConnectRequest(classID: "spin", role: .publisher, participant: "anna"),
             format: .json, now: now)
+        // Anna's connection waits for her record read (`RelayEffect.readRecord`), as the hub runs it.
+        for case .readRecord(let classID, let participant) in relay.takeEffects() {
+            let found = bridge.recorded(classID: classID, participant: participant, limit: Int(SeqWindow.width))
+            relay.recordRead(
+                classID: classID, participant: participant, seqs: found.seqs, profile: found.profile, now: now)
+        }
         for seq: UInt32 in 31...32 {
             relay.receive(ClientID(2), .hr(Sample(seq: seq, ts: start + Int64(seq) * 1_000, bpm: 190)), now: now)
             now += 1_000
