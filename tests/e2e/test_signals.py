@@ -69,11 +69,22 @@ class Hub:
 
 
 async def publisher(url: str, p: str, started: asyncio.Event) -> int | None:
-    """Publishes until the hub closes; returns the close code it received."""
+    """Publishes until the hub closes; returns the close code it received. It reads what the hub sends (acks) as a
+    device does: a client that never reads stops taking data once its library's queue is full (websockets pauses
+    the socket at 16 messages), so the hub's close frame could not reach it and the drain would end it with 1006."""
     async with connect(class_url(url, f"c{int(p[1:]) % CLASSES}", role="publisher", participant=p),
                        subprotocols=["hrhub.v1.json"]) as ws:
         await ws.recv()  # welcome
         started.set()
+
+        async def read() -> None:
+            try:
+                async for _ in ws:
+                    pass
+            except ConnectionClosed:
+                pass
+
+        reader = asyncio.create_task(read())
         seq = 0
         try:
             while True:
@@ -82,6 +93,7 @@ async def publisher(url: str, p: str, started: asyncio.Event) -> int | None:
                 await asyncio.sleep(SAMPLE_INTERVAL_S)
         except ConnectionClosed:
             pass
+        await reader
         return ws.close_code
 
 
