@@ -22,6 +22,16 @@ public enum ClientFrameDecoder {
         guard let base = bytes.baseAddress, !bytes.isEmpty else {
             throw ProtocolError(.badJSON, "empty frame: expected a JSON object")
         }
+        // Most frames are a device's `hr`: read directly; anything the scanner is not sure of goes to JSONDecoder.
+        if let sample = SampleScanner.scan(bytes) { return .hr(sample) }
+        return try decodeWithJSONDecoder(bytes)
+    }
+
+    /// Decodes one client text frame with `JSONDecoder`: every message type, and the error for every bad frame.
+    static func decodeWithJSONDecoder(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) -> ClientMessage {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else {
+            throw ProtocolError(.badJSON, "empty frame: expected a JSON object")
+        }
         // No copy: the Data only lives for the duration of this synchronous call and nothing retains it (decoded
         // strings are copies), and it is never mutated, so wrapping the caller's read-only buffer is sound.
         let data = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count, deallocator: .none)
