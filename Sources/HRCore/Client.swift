@@ -12,8 +12,12 @@ final class Client {
     let isVirtual: Bool
     /// Whether the transport was already asked for a write that has not yet found the queue empty.
     var writeRequested = false
-    /// A tick's frame shared with the class's other viewers, not written yet; it goes before anything in `queue`.
+    /// A tick's frame shared with the class's other viewers, not written yet; it goes before anything in `queue`
+    /// but its first `sharedAfter` messages (with the queue's gaps), and `sharedThen` goes right after it: one
+    /// frame of the client's own extras, the shared bytes and its held pongs (`Relay.nextFrame`).
     var shared: SharedFrame?
+    var sharedAfter: Int?
+    var sharedThen: [OutboundMessage] = []
     /// How much of the room's `tickBatch` was there before this connection began viewing (it gets the rest).
     var tickBatchStart = 0
     /// Pongs held for the class tick (a viewing connection with the tick on), queued after the tick's messages:

@@ -417,12 +417,35 @@ public final class Relay {
         guard let client = clients[id] else { return nil }
         if let shared = client.shared {
             client.shared = nil
+            let after = client.sharedAfter
+            let then = client.sharedThen
+            client.sharedAfter = nil
+            client.sharedThen = []
             if shared.oldestCaptureMs >= now - config.budgetMs {
                 counters.addDeliveries(shared.counts)
+                guard let after else {
+                    counters.sharedFrames += 1
+                    if client.queue.isEmpty { client.writeRequested = false }
+                    return OutboundFrame(buffer: shared.buffer, kind: shared.kind)
+                }
+                // The client's extras, the shared messages, its pongs: one text frame, the shared part copied.
+                counters.sharedFramesWithExtras += 1
+                ownFrame.clearPayload()
+                ownFrame.bytes.append(UInt8(ascii: "["))
+                client.queue.drainExtras(count: after, into: &ownFrame.bytes)
+                ownFrame.bytes.append(contentsOf: shared.buffer.bytes[(shared.buffer.headroom + 1)...])
+                if !then.isEmpty {
+                    ownFrame.bytes.removeLast()  // the shared part's "]"
+                    for message in then {
+                        ownFrame.bytes.append(UInt8(ascii: ","))
+                        ownFrame.bytes.append(contentsOf: message.json)
+                    }
+                    ownFrame.bytes.append(UInt8(ascii: "]"))
+                }
                 if client.queue.isEmpty { client.writeRequested = false }
-                return OutboundFrame(buffer: shared.buffer, kind: shared.kind)
+                return OutboundFrame(buffer: ownFrame, kind: .text)
             }
-            client.queue.prepend(shared.messages, now: now, counters: &counters)
+            client.queue.insert(shared.messages + then, after: after ?? 0, now: now, counters: &counters)
         }
         ownFrame.clearPayload()
         let kind = client.queue.drain(
@@ -515,17 +538,24 @@ public final class Relay {
             if start < batch.count {
                 let key = (viewer.queue.mode == .latest ? 2 : 0) + (viewer.queue.format == .binary ? 1 : 0)
                 var frame: SharedFrame?
-                if start == 0, viewer.shared == nil, viewer.queue.isEmpty, viewer.pongs.isEmpty {
+                let plain = viewer.queue.isEmpty && viewer.pongs.isEmpty
+                if start == 0, viewer.shared == nil, plain || viewer.queue.holdsOnlyExtras {
                     if !built[key] {
                         built[key] = true
                         frames[key] = SharedFrame.build(
                             batch, mode: viewer.queue.mode, format: viewer.queue.format, now: now,
                             budgetMs: config.budgetMs, headroom: config.frameHeadroom)
                     }
-                    frame = frames[key]
+                    // Extras (its own control messages before, its pongs after) go in one frame with a text one.
+                    frame = frames[key].flatMap { plain || $0.kind == .text ? $0 : nil }
                 }
                 if let frame {
                     viewer.shared = frame
+                    if !plain {
+                        viewer.sharedAfter = viewer.queue.count
+                        viewer.sharedThen = viewer.pongs
+                        viewer.pongs.removeAll()
+                    }
                 } else {
                     viewer.queue.enqueueTick(batch[start...], now: now, counters: &counters)
                 }

@@ -43,6 +43,11 @@ public struct RelayCounters: Sendable, Equatable {
     public var boardTicks = 0
     /// `board` messages queued (first boards included).
     public var boards = 0
+    /// Class tick frames written as the shared bytes, and those copied behind a connection's own extras (a board,
+    /// a gap) or before its pongs, in one frame with them. A connection with more pending gets the tick through its
+    /// own queue instead.
+    public var sharedFrames = 0
+    public var sharedFramesWithExtras = 0
     /// Per delivered sample: hub residency, from arrival (`rts`) to being put into a frame.
     public var residency = LatencyHistogram()
     /// Per delivered sample: estimated age when put into a frame, `now − (ts + device clock offset)`: what

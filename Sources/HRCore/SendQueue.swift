@@ -129,18 +129,44 @@ public struct SendQueue {
         return .queued
     }
 
-    /// Puts `messages` in front of everything queued, as if they had been queued first (a tick's shared frame
-    /// that could not be written before its oldest sample went over the budget comes back this way). The rules
-    /// of `enqueue` apply to the whole: over the bounds the oldest samples go, `latest` keeps the newest.
-    public mutating func prepend(_ messages: [OutboundMessage], now: Int64, counters: inout RelayCounters) {
+    /// Whether everything queued is a few control messages (and gaps): what may go in front of a tick's shared frame
+    /// in one frame (`extras`), rather than make the client take the tick through its queue.
+    public var holdsOnlyExtras: Bool {
+        items.count <= 8 && bytes <= 2048 && !items.contains(where: \.isSample)
+    }
+
+    /// Appends the pending gaps and the first `count` messages (control messages) as JSON array elements, each
+    /// followed by a comma, and removes them: the part of a frame that goes before a tick's shared messages.
+    public mutating func drainExtras(count: Int, into out: inout [UInt8]) {
+        for gap in pendingGaps {
+            HubFrameEncoder.appendJSON(.gap(gap), to: &out)
+            out.append(UInt8(ascii: ","))
+        }
+        pendingGaps.removeAll(keepingCapacity: true)
+        openGaps.removeAll(keepingCapacity: true)
+        for _ in 0..<min(count, items.count) {
+            let message = items.first!
+            popFront()
+            out.append(contentsOf: message.json)
+            if !message.tail.isEmpty { out.append(contentsOf: message.tail) }
+            out.append(UInt8(ascii: ","))
+        }
+    }
+
+    /// Puts `messages` behind the first `count` queued ones, as if they had been queued then: a tick's shared frame
+    /// that could not be written before its oldest sample went over the budget comes back this way (`count` 0: in
+    /// front of everything; else behind the extras that were to go before it). The rules of `enqueue` apply to the
+    /// whole: over the bounds the oldest samples go, `latest` keeps the newest.
+    public mutating func insert(_ messages: [OutboundMessage], after count: Int, now: Int64, counters: inout RelayCounters) {
         guard !messages.isEmpty else { return }
         var rebuilt = SendQueue(mode: mode, format: format, limits: limits)
         rebuilt.pendingGaps = pendingGaps
         rebuilt.openGaps = openGaps
         rebuilt.overflowSince = overflowSince
         rebuilt.tickAllowance = tickAllowance
+        for message in items.prefix(count) { rebuilt.enqueue(message, now: now, counters: &counters) }
         for message in messages { rebuilt.enqueue(message, now: now, counters: &counters) }
-        for message in items { rebuilt.enqueue(message, now: now, counters: &counters) }
+        for message in items.dropFirst(count) { rebuilt.enqueue(message, now: now, counters: &counters) }
         self = rebuilt
     }
 

@@ -32,6 +32,7 @@ final class HubMetrics {
     private let recorded: [String: Prometheus.Counter]
     private let acks: Prometheus.Counter
     private let boardTicks: Prometheus.Counter
+    private let tickFrames: [String: Prometheus.Counter]
     private let boards: Prometheus.Counter
     private let storeCommits: Prometheus.Counter
     private let storeFailedCommits: Prometheus.Counter
@@ -89,6 +90,11 @@ final class HubMetrics {
         acks = counter("acks_sent", "ack messages sent to publishing connections.")
         boardTicks = counter("board_ticks", "Class board ticks run (one leaderboard built and encoded each).")
         boards = counter("board_messages", "board messages queued to viewing connections.")
+        let tickHelp = "Class tick frames written from the tick's shared bytes: as they are (shared), or copied into "
+            + "one frame with the connection's own extras, a board or a gap before and pongs after (with_extras)."
+        tickFrames = Dictionary(
+            uniqueKeysWithValues: ["shared", "with_extras"]
+                .map { ($0, counter("tick_frames", tickHelp, [("kind", $0)])) })
         storeCommits = counter("record_commits", "Transactions the record committed (each holds many samples).")
         storeFailedCommits = counter(
             "record_failed_commits", "Commit attempts of the record that failed (disk full, I/O error); each is retried.")
@@ -152,6 +158,8 @@ final class HubMetrics {
         acks.increment(by: Int64(now.acks - last.acks))
         boardTicks.increment(by: Int64(now.boardTicks - last.boardTicks))
         boards.increment(by: Int64(now.boards - last.boards))
+        tickFrames["shared"]?.increment(by: Int64(now.sharedFrames - last.sharedFrames))
+        tickFrames["with_extras"]?.increment(by: Int64(now.sharedFramesWithExtras - last.sharedFramesWithExtras))
         last = now
         if let store {
             let counters = store.counters

@@ -64,6 +64,42 @@ import Testing
         #expect(hub.counters.droppedBackpressure == 0)
     }
 
+    /// A viewer that pinged gets the tick's shared messages and its pong in one frame; a shared frame it could not
+    /// take before its oldest sample went over the budget comes back through its queue, the pong still behind it.
+    @Test func aPongHeldForTheTickGoesInOneFrameBehindTheSharedMessages() throws {
+        let (hub, pubs) = tickingHub()
+        let pinged = hub.quietViewer()
+        let other = hub.quietViewer()
+        nextTick(hub)
+        _ = hub.frames(pinged)
+        _ = hub.frames(other)
+        hub.advance(10)
+        hub.hr(pubs[0], seq: 1)
+        hub.send(pinged, .ping(id: .string("p"), ct: nil))
+        let before = hub.counters
+        nextTick(hub)
+        let frames = hub.frames(pinged)
+        #expect(frames.count == 1)
+        let messages = frames.flatMap { $0.messages() }
+        #expect(messages.seqs(of: "ann") == [1])
+        #expect(messages.last == .pong(id: .string("p"), ct: nil, ht: hub.now - 90))
+        #expect(hub.messages(other).seqs(of: "ann") == [1])
+        #expect(hub.counters.sharedFramesWithExtras == before.sharedFramesWithExtras + 1)
+
+        // Too late for the budget: the samples are named late (at the end of the frame that found them late, as a
+        // queue names them), the pong still in the same frame.
+        hub.advance(10)
+        hub.hr(pubs[1], seq: 1)
+        hub.send(pinged, .ping(id: .string("q"), ct: nil))
+        nextTick(hub)
+        hub.advance(hub.config.budgetMs + 1)
+        let late = hub.messages(pinged)
+        #expect(late.seqs(of: "bob").isEmpty)
+        #expect(late.gaps.map(\.reason) == [.late])
+        #expect(late.contains(.pong(id: .string("q"), ct: nil, ht: hub.now - hub.config.budgetMs - 1 - 90)))
+        #expect(late.count == 2)
+    }
+
     @Test func everyViewerGetsOneFrameATickWithTheSameBytes() throws {
         let (hub, pubs) = tickingHub()
         let views = (0..<3).map { _ in hub.quietViewer() }

@@ -355,4 +355,37 @@ import Testing
         #expect(board.at % 50 == 0, "built at \(board.at), on the grid")
         #expect(board.at == h.now, "and sent on that same tick")
     }
+
+    /// A viewer whose `board` waits for the same tick as the class's samples gets one frame: its board, then the
+    /// tick's shared messages (copied behind it); a viewer without a board gets the shared frame itself.
+    @Test func aBoardAndTheTicksSamplesGoInOneFrame() throws {
+        let h = harness { $0.tickMs = 100 }
+        let anna = ride(h, "anna", bpm: 190, count: 2)
+        let withBoard = h.viewer()
+        let plain = h.open(.viewer, board: 0)
+        for _ in 0..<30 {  // the first boards and whatever else is pending
+            h.advance(100)
+            h.tick()
+            _ = h.frames(withBoard)
+            _ = h.frames(plain)
+        }
+        h.hr(anna, seq: 3, bpm: 150)
+        commit(h)
+        h.advance(100 - h.now % 100)
+        let before = h.counters
+        h.tick()
+        let own = h.relay.nextFrame(withBoard, now: h.now).map { Frame(kind: $0.kind, bytes: $0.buffer.payload) }
+        #expect(h.relay.nextFrame(withBoard, now: h.now) == nil, "one frame")
+        let sharedFrame = try #require(h.relay.nextFrame(plain, now: h.now))
+        let messages = try #require(own).messages()
+        #expect(messages.boards.count == 1)
+        #expect(messages.first?.board != nil, "the board first, as its queue had it")
+        #expect(messages.seqs(of: "anna") == [3])
+        let shared = Frame(kind: sharedFrame.kind, bytes: sharedFrame.buffer.payload).messages()
+        #expect(shared.seqs(of: "anna") == [3])
+        #expect(shared.boards.isEmpty)
+        #expect(Array(messages.dropFirst()) == shared, "the same tick, behind the board")
+        #expect(h.counters.sharedFramesWithExtras == before.sharedFramesWithExtras + 1)
+        #expect(h.counters.sharedFrames == before.sharedFrames + 1)
+    }
 }
