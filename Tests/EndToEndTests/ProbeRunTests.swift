@@ -81,6 +81,27 @@ extension EndToEnd {
             }
         }
 
+        @Test func threeThreadsRunEveryClassAndAddUpTheirAccounts() throws {
+            try HubProcess.with { hub in
+                let (status, report, stdout, stderr) = try Self.run(
+                    hub,
+                    [
+                        "--threads", "3", "--classes", "4", "--publishers", "2", "--viewers", "1", "--participants",
+                        "1", "--rate", "4", "--duration", "3s", "--warmup", "1s",
+                    ])
+                #expect(status == 0, "stdout: \(stdout)\nstderr: \(stderr)")
+                // One sending start for every thread: each of the 12 riders sent exactly 4/s over the same 3 s window.
+                #expect(Self.number(report, "delivery", "samples_sent") == 4 * 3 * 4 * 3, "\(stdout)")
+                // Every stream of every share is accounted: 4 classes × 2 viewing connections × 3 riders owed 12 each.
+                #expect(Self.number(report, "delivery", "expected") == 4 * 2 * 3 * 12, "\(stdout)")
+                #expect(Self.number(report, "delivery", "lost") == 0, "\(stdout)")
+                #expect(Self.number(report, "delivery", "unexplained") == 0, "\(stdout)")
+                #expect(Self.number(report, "connections", "open_at_start") == 4 * 4, "\(stdout)")
+                let classes = (report["per_class"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
+                #expect(classes.count == 4 && Set(classes).count == 4, "\(report["per_class"] ?? "none")")
+            }
+        }
+
         @Test func anSLOBreachExitsWith1AndNamesIt() throws {
             try HubProcess.with { hub in
                 let (status, report, stdout, _) = try Self.run(
@@ -98,6 +119,8 @@ extension EndToEnd {
             (["run", "ws://127.0.0.1:1/", "--slow-viewers", "150%"], "--slow-viewers"),
             (["run", "ws://127.0.0.1:1/", "--role", "view"], "--run-id"),
             (["run", "ws://127.0.0.1:1/", "--reconnect-storm", "10s"], "AT:FRACTION"),
+            (["run", "ws://127.0.0.1:1/", "--threads", "0"], "--threads must be at least 1"),
+            (["run", "ws://127.0.0.1:1/", "--threads", "2", "--ramp", "1s:100%"], "--ramp runs on one thread"),
         ])
         func badFlagsExitWith2AndSayWhy(arguments: [String], expected: String) throws {
             let (status, _, stderr) = try WatchCommandTests.runProbe(arguments)

@@ -24,6 +24,8 @@ extension LoadSession {
         }
         boardStaleness = BoardStaleness(classes: classes.count, riders: riders.count)
         var slowPicker = SplitMix64(seed: plan.seed, stream: 0x534C_4F57)  // "SLOW"
+        // The draws of the viewers before this session's first class (`RunPlan.shares`): the same screens are slow.
+        for _ in 0..<(plan.firstClass * plan.viewers) { _ = slowPicker.unit() }
         var count = 0
         func address() -> String? {
             defer { count += 1 }
@@ -85,7 +87,9 @@ extension LoadSession {
 
     /// Opens the next batch of connections.
     func connectBatch() {
-        let room = max(0, min(Self.connectBatch, Self.maxHandshaking - handshaking))
+        // The sessions of a `--threads` run share the bound (the hub's accept queue is one).
+        let bound = max(1, Self.maxHandshaking / sendingStart.sessions)
+        let room = max(0, min(Self.connectBatch, bound - handshaking))
         let end = min(connections.count, nextConnect + room)
         while nextConnect < end {
             open(nextConnect)

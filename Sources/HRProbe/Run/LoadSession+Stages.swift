@@ -8,11 +8,11 @@ import Logging
 /// The stages of a run after connecting: sending (the schedules start), draining, closing, and finishing
 /// (the streams are closed and the result completed).
 extension LoadSession {
-    /// Starts the schedules: the first sample of every rider is due on the next whole second at least 300 ms
-    /// away (plus its phase and ramp offsets); the warm-up and the measured window follow.
-    func beginSending(now: Int64) {
-        let startMs = (now / 1_000 + 300 + 999) / 1_000 * 1_000
-        sendStartUs = startMs * 1_000
+    /// Starts the schedules: the first sample of every rider is due at `startUs` (the next whole second at least
+    /// 300 ms after the last session of the run connected: `SendingStart`), plus its phase and ramp offsets; the
+    /// warm-up and the measured window follow.
+    func beginSending(now: Int64, startUs: Int64) {
+        sendStartUs = startUs
         measureStartUs = sendStartUs + plan.warmupUs
         measureEndUs = measureStartUs + plan.durationUs
         result.openAtStart = connections.count(where: \.isOpen)
@@ -34,6 +34,13 @@ extension LoadSession {
         let phaseGrainUs: Double = schedule.periodUs >= 1_000 ? 1_000 : 1
         // Ramp ranks interleave the classes, so classes fill evenly.
         let perClass = plan.ridersPerClass
+        // A session with a share of the classes draws what the riders before its first class would have drawn, so
+        // every rider gets the same trace and phase whatever the number of threads (`--ramp` takes no share).
+        for _ in 0..<(plan.firstClass * perClass) {
+            _ = seeds.next()
+            if plan.phase != .aligned { _ = phases.unit() }
+            _ = seeds.next()
+        }
         for r in riders.indices {
             let deviceSeed = seeds.next()
             let phaseUs =
@@ -106,6 +113,7 @@ extension LoadSession {
 
     func beginClosing(now: Int64) {
         guard stage != .closing && stage != .done else { return }
+        if stage == .connecting { arrive(now: now) }  // the other sessions need not wait for this one
         stage = .closing
         closeUntilUs = now + 1_000_000
         for connection in connections {

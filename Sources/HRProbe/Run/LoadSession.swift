@@ -24,6 +24,9 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
     }
 
     let plan: RunPlan
+    /// This session's number in a `--threads` run (0 alone), and the start every session of the run shares.
+    let session: Int
+    let sendingStart: SendingStart
     let logger: Logger
     let client: LWSClient
     /// Writes the live progress line, or nil when stderr is not a terminal.
@@ -63,6 +66,8 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
     var pingSentUs: [Int64: Int64] = [:]
     var nextPingID: Int64 = 1
     var stormDone = false
+    /// This session finished connecting (or gave up) and told `sendingStart`.
+    var arrived = false
     /// With `--device-model firmware`: the next check of every device's uploads.
     var nextUploadCheckUs: Int64 = 0
     var startUsage = ProcessResources.usage()
@@ -83,8 +88,16 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
     static let slowPauseUs: Int64 = 2_000_000
     static let slowReadUs: Int64 = 200_000
 
-    init(plan: RunPlan, logger: Logger, progress: ProgressLine?) {
+    /// - Parameters:
+    ///   - plan: what this session runs (with `--threads`, its share of the classes: `RunPlan.shares`).
+    ///   - session: its number among the run's sessions, which all arrive at `sendingStart`.
+    init(
+        plan: RunPlan, logger: Logger, progress: ProgressLine?, session: Int = 0,
+        sendingStart: SendingStart = SendingStart(sessions: 1)
+    ) {
         self.plan = plan
+        self.session = session
+        self.sendingStart = sendingStart
         self.logger = logger
         self.progress = progress
         self.client = LWSClient(logger: logger)
@@ -97,8 +110,19 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
     /// Connects, runs the plan and returns what it measured. Blocks the calling thread, which becomes the
     /// service thread.
     func run() throws -> RunResult {
+        try start()
+        return serve()
+    }
+
+    /// Creates the client context (before `serve`; sessions of one run start one after another on one thread, so
+    /// libwebsockets' and OpenSSL's global set-up never runs on two threads at once).
+    func start() throws {
         try client.start()
         client.delegate = self
+    }
+
+    /// Runs the plan on the calling thread, which becomes the service thread, and returns what it measured.
+    func serve() -> RunResult {
         startedUs = ProbeClock.nowUs()
         startUsage = ProcessResources.usage()
         if let pid = plan.serverPID { result.window.serverBefore = ProcessResources.sample(pid: pid) }
@@ -147,20 +171,24 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         let now = ProbeClock.nowUs()
         switch stage {
         case .connecting:
-            connectBatch()
-            let allTried = nextConnect >= connections.count
-            let open = connections.count(where: \.isOpen)
-            let welcomed = connections.count(where: \.welcomed)
-            if allTried && welcomed == connections.count {
-                beginSending(now: now)
-            } else if now - startedUs >= plan.connectTimeoutUs {
-                if open == 0 {
-                    fail("no connection opened within \(plan.connectTimeoutUs / 1_000_000) s", now: now)
-                } else {
-                    logger.warning("sending starts with \(open) of \(connections.count) connections open")
-                    beginSending(now: now)
+            if !arrived {
+                connectBatch()
+                let allTried = nextConnect >= connections.count
+                let open = connections.count(where: \.isOpen)
+                let welcomed = connections.count(where: \.welcomed)
+                if allTried && welcomed == connections.count {
+                    arrive(now: now)
+                } else if now - startedUs >= plan.connectTimeoutUs {
+                    if open == 0 {
+                        fail("no connection opened within \(plan.connectTimeoutUs / 1_000_000) s", now: now)
+                    } else {
+                        logger.warning("sending starts with \(open) of \(connections.count) connections open")
+                        arrive(now: now)
+                    }
                 }
             }
+            // Every session of the run connected: the schedules start together.
+            if arrived, stage == .connecting, let startUs = sendingStart.startUs { beginSending(now: now, startUs: startUs) }
         case .running:
             if result.window.start == nil && now >= measureStartUs { result.window.start = markWindow(now: now) }
         case .draining:
@@ -204,6 +232,12 @@ final class LoadSession: LWSClientDelegate, @unchecked Sendable {
         case .done: break
         }
         client.scheduleTick(inMicroseconds: max(1, next - ProbeClock.nowUs()))
+    }
+
+    /// Tells `sendingStart` this session is ready (or gave up); the start is read on the next ticks.
+    func arrive(now: Int64) {
+        arrived = true
+        sendingStart.arrive(session: session, nowUs: now)
     }
 
     private func handle(_ event: DueQueue.Event, now: Int64) {

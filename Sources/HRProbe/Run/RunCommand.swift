@@ -3,6 +3,7 @@ import Foundation
 import HRProtocol
 import HRSimulation
 import LWSTransport
+import Logging
 
 /// `hrprobe run URL`: load a hub with simulated classes and measure the end-to-end lag distribution, loss,
 /// duplicates, order and jitter, against an SLO.
@@ -116,6 +117,15 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Ranks the viewing connections' `board` messages list, 0 to 100 (0: no boards; default: the hub's, 10).")
     var board: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Event-loop threads to spread the classes over, each with its own connections (default 1).",
+            discussion: "Each thread runs a share of whole classes, so a class's riders and screens stay on one "
+                + "loop; the shares start sending together and their results are added up. A busy loop sends late "
+                + "(the probe's send lag): more threads keep each loop's bursts short. Not with --ramp, "
+                + "--reconnect-storm, --device-model or --role publish/view."))
+    var threads = 1
+
     @Option(name: .customLong("json"), help: "Write the full report as JSON to this file.")
     var jsonFile: String?
 
@@ -149,10 +159,7 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(2)
         }
         let terminal = isatty(STDERR_FILENO) != 0 && !quiet
-        let session = LoadSession(plan: plan, logger: logger, progress: terminal ? ProgressLine() : nil)
-        let signals = SignalRelay { session.interrupt() }
-        defer { signals.cancel() }
-        let result = try session.run()
+        let result = try Self.run(plan, threads: threads, logger: logger, progress: terminal)
 
         if let failure = result.failure, result.openAtStart == 0 || result.samplesReceived == 0 && plan.role.views {
             Self.printError("hrprobe: \(failure)")
@@ -162,6 +169,49 @@ struct RunCommand: ParsableCommand {
         print(SummaryTable.render(report), terminator: "")
         try write(report: report, result: result, plan: plan, objectives: objectives)
         if !report.slo.breaches.isEmpty { throw ExitCode(1) }
+    }
+
+    /// Runs `plan` on `threads` event loops (`RunPlan.shares`): the first share on the calling thread, the others on
+    /// threads of their own; SIGINT and SIGTERM stop every share. Returns the shares' results added up, with the
+    /// process's CPU over the whole run.
+    static func run(_ plan: RunPlan, threads: Int, logger: Logger, progress: Bool) throws -> RunResult {
+        let shares = plan.shares(threads)
+        let start = SendingStart(sessions: shares.count)
+        // The live line shows one session's counts: only when there is one.
+        let sessions = shares.enumerated().map { index, share in
+            LoadSession(
+                plan: share, logger: logger, progress: progress && shares.count == 1 ? ProgressLine() : nil,
+                session: index, sendingStart: start)
+        }
+        let signals = SignalRelay { for session in sessions { session.interrupt() } }
+        defer { signals.cancel() }
+        guard sessions.count > 1 else { return try sessions[0].run() }
+        let before = ProcessResources.usage()
+        for session in sessions { try session.start() }
+        // Each session's result stays in the session (`LoadSession.result`), read here after its thread left the group.
+        let done = DispatchGroup()
+        for index in sessions.indices.dropFirst() {
+            done.enter()
+            let session = sessions[index]
+            let thread = Thread {
+                _ = session.serve()
+                done.leave()
+            }
+            thread.name = "hrprobe-\(index)"
+            thread.start()
+        }
+        var result = sessions[0].serve()
+        done.wait()
+        var connections = sessions[0].connections.count
+        for index in sessions.indices.dropFirst() {
+            result.merge(sessions[index].result, connectionOffset: connections)
+            connections += sessions[index].connections.count
+        }
+        let after = ProcessResources.usage()
+        result.cpu = ProcessResources.Usage(
+            userUs: after.userUs - before.userUs, systemUs: after.systemUs - before.systemUs,
+            maxRSSKiB: after.maxRSSKiB, waitUs: after.waitUs - before.waitUs)
+        return result
     }
 
     private func write(report: RunReport, result: RunResult, plan: RunPlan, objectives: ServiceLevelObjective?) throws {
@@ -249,6 +299,16 @@ struct RunCommand: ParsableCommand {
             if deliveryMode != .all { throw ValidationError("--mode latest needs the hub; --target \(target) relays all") }
             if roleValue != .both { throw ValidationError("--target \(target) runs need --role both") }
             if slow > 0 { throw ValidationError("--slow-viewers needs the hub's gaps; not with --target \(target)") }
+        }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        if threads > 1 {
+            let alone = [
+                ramp.map { _ in "--ramp" }, reconnectStorm.map { _ in "--reconnect-storm" },
+                deviceModel.map { _ in "--device-model" }, roleValue != .both ? "--role \(role)" : nil,
+            ].compactMap { $0 }
+            if let first = alone.first {
+                throw ValidationError("\(first) runs on one thread: leave out --threads (or give --threads 1)")
+            }
         }
         if let serverPID, kill(serverPID, 0) != 0 {
             throw ValidationError("--server-pid \(serverPID): no such process")

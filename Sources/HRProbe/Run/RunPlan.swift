@@ -31,6 +31,8 @@ struct RunPlan {
     var hub: WebSocketURL
     /// The class ids, one per class.
     var classIDs: [String]
+    /// Where `classIDs` starts among the whole run's classes: 0, except in a share of a `--threads` run (`shares`).
+    var firstClass = 0
     /// Per class: publishers (straps), viewers (screens) and participants (rider apps: publish and view).
     var publishers: Int
     var viewers: Int
@@ -69,6 +71,23 @@ struct RunPlan {
     var board: Int?
     /// A recorded heart-rate trace the riders replay, each shifted in time (`--trace`); nil: the rider model.
     var trace: HeartRateTrace?
+
+    /// The plan split into `count` shares of consecutive classes (sizes differing by at most one), one per thread,
+    /// each a whole plan for its classes; fewer when there are fewer classes. Every class keeps its id, its riders
+    /// their traces and phases (`firstClass`), so the shares together run exactly what the whole plan runs. Only the
+    /// first share samples the relay's process (`serverPID`): the window's relay CPU is measured once.
+    func shares(_ count: Int) -> [RunPlan] {
+        let n = max(1, min(count, classIDs.count))
+        return (0..<n).map { i in
+            let from = classIDs.count * i / n
+            let to = classIDs.count * (i + 1) / n
+            var share = self
+            share.classIDs = Array(classIDs[from..<to])
+            share.firstClass = firstClass + from
+            if i > 0 { share.serverPID = nil }
+            return share
+        }
+    }
 
     /// The highest `--rate`: a 100 µs period, still well above the probe's timer resolution.
     static let maxRate = 10_000.0

@@ -126,3 +126,73 @@ struct RunResult {
         var openAtEnd = 0
     }
 }
+
+extension RunResult {
+    /// Adds what another session of the same run measured (`--threads`: each session runs a share of the classes,
+    /// `RunPlan.shares`, in this order): distributions bucket by bucket, counts summed, classes appended.
+    ///
+    /// The run's shared facts stay this session's (the first's): the measured window's times and the CPU and memory
+    /// read at its marks (the process's and the relay's, the same whoever reads them), and the clock estimate; the
+    /// deliveries counted at the marks are summed. `connectionOffset` is how many connections the sessions before
+    /// `other` had (the screens that got boards are counted by connection). The caller sets `cpu` for the process.
+    mutating func merge(_ other: RunResult, connectionOffset: Int) {
+        lag.add(other.lag)
+        uncorrected.add(other.uncorrected)
+        send.add(other.send)
+        fanOut.add(other.fanOut)
+        ingress.add(other.ingress)
+        egress.add(other.egress)
+        slowLag.add(other.slowLag)
+        streamJitter.add(other.streamJitter)
+        ack.add(other.ack)
+        boardStaleness.add(other.boardStaleness)
+        ownBoardStaleness.add(other.ownBoardStaleness)
+        boardsReceived += other.boardsReceived
+        boardBytes += other.boardBytes
+        boardScreens.formUnion(other.boardScreens.map { $0 + connectionOffset })
+        if let theirs = other.ledgers { ledgers = (ledgers ?? []) + theirs }
+        recordFailure = recordFailure ?? other.recordFailure
+        uploads += other.uploads
+        deadLinks += other.deadLinks
+        uploadFailures.merge(other.uploadFailures, uniquingKeysWith: +)
+        counts.add(other.counts)
+        slowCounts.add(other.slowCounts)
+        classes += other.classes
+        unexplainedExamples = Array((unexplainedExamples + other.unexplainedExamples).prefix(20))
+        samplesSent += other.samplesSent
+        samplesResent += other.samplesResent
+        samplesReceived += other.samplesReceived
+        foreignSamples += other.foreignSamples
+        malformedFrames += other.malformedFrames
+        hubErrors.merge(other.hubErrors, uniquingKeysWith: +)
+        unexpectedCloses.merge(other.unexpectedCloses, uniquingKeysWith: +)
+        connectFailures += other.connectFailures
+        firstConnectError = firstConnectError ?? other.firstConnectError
+        reconnects += other.reconnects
+        openAtStart += other.openAtStart
+        peakOpen += other.peakOpen
+        connectUs = max(connectUs, other.connectUs)
+        if clock.offsetUs == nil { clock = other.clock }
+        wallUs = max(wallUs, other.wallUs)
+        window.merge(other.window)
+        budgetMs = budgetMs ?? other.budgetMs
+        failure = failure ?? other.failure
+        interrupted = interrupted || other.interrupted
+        drainTimedOut = drainTimedOut || other.drainTimedOut
+    }
+}
+
+extension RunResult.Window {
+    /// Another session's window of the same run: its deliveries at the marks and its open connections added.
+    mutating func merge(_ other: RunResult.Window) {
+        func merged(_ mine: Mark?, _ theirs: Mark?) -> Mark? {
+            guard var mark = mine else { return theirs }
+            mark.received += theirs?.received ?? 0
+            return mark
+        }
+        start = merged(start, other.start)
+        end = merged(end, other.end)
+        serverBefore = serverBefore ?? other.serverBefore
+        openAtEnd += other.openAtEnd
+    }
+}
