@@ -83,10 +83,12 @@ public final class LWSServer: @unchecked Sendable {
         /// held for the connection's life) and reads per wake-up. A longer message arrives in pieces of this size,
         /// which `Connection.reassemble` joins up to `maxMessageBytes` (and refuses with 1009 past it, at the first
         /// piece, while the client may still be sending: see there for why that refusal must not return -1 to
-        /// lws). A client frame of the protocol is at most a few hundred bytes (a `hello` with a 64-character name,
-        /// a sample with 16 RR values), so 512 takes every one in one piece; 4 KiB cost a page per connection. At
-        /// least 128 is used: a control frame (at most 125 bytes) must fit in one piece.
-        public var receiveBufferBytes: Int = 512
+        /// lws). A client frame of the protocol is rarely over 200 bytes (a sample with 16 RR values and every
+        /// field is about 190 in JSON, a `hello` with a 64-character ASCII name about 110), so 256 takes nearly every
+        /// one in one piece; a longer one (a name in a non-Latin script) costs one copy. The buffer is per
+        /// connection: 4 KiB cost a page each, 512 about 0.25 KiB more than 256 (bench/RESULTS.md, "Memory per
+        /// connection"). At least 128 is used: a control frame (at most 125 bytes) must fit in one piece.
+        public var receiveBufferBytes: Int = 256
         /// TCP_NOTSENT_LOWAT: the socket reports writable only while fewer unsent bytes than this wait in the
         /// kernel. The default, 1, means a new frame is written only once the previous one has left: at most
         /// one frame sits where the application's drop-oldest and budget cannot reach it, however quiet the

@@ -271,7 +271,7 @@ def test_welcome_last_seq_after_reconnect(hub):
 
 @pytest.mark.hub_args("--max-message-bytes", "2000")
 def test_a_message_exactly_at_the_limit_passes_and_one_byte_more_closes_with_1009(hub):
-    """lws reads a client message in pieces of its 512-byte receive buffer; the transport joins them. A message of
+    """lws reads a client message in pieces of its 256-byte receive buffer; the transport joins them. A message of
     exactly --max-message-bytes is answered, whether sent as one frame or as fragments; one byte more is refused
     with 1009 (in one frame and in fragments)."""
 
@@ -301,10 +301,9 @@ def test_a_message_exactly_at_the_limit_passes_and_one_byte_more_closes_with_100
 
 @pytest.mark.hub_args("--max-message-bytes", "65536")
 def test_a_large_message_in_many_pieces_is_joined_and_one_byte_more_is_refused(hub):
-    """The hub reads a client message in pieces of its 512-byte receive buffer, however the client frames it. A
-    64 KiB message (128 pieces) is answered whole, in one frame and in 37 fragments of uneven sizes (1 byte,
-    pieces that end just before, on and after the hub's 512-byte boundaries); one byte more is refused with 1009,
-    both ways."""
+    """The hub reads a client message in pieces of its 256-byte receive buffer, however the client frames it. A
+    64 KiB message (256 pieces) is answered whole, in one frame and in 37 fragments of uneven sizes (1 byte, and
+    sizes just under, at and over multiples of 256 and 512); one byte more is refused with 1009, both ways."""
 
     def ping(i: int, size: int) -> str:
         head = '{"t":"ping","id":%d,"ct":1,"pad":"' % i
@@ -313,7 +312,7 @@ def test_a_large_message_in_many_pieces_is_joined_and_one_byte_more_is_refused(h
         return message
 
     def pieces(message: str) -> list[str]:
-        sizes = [1, 511, 512, 513, 1023, 1025, 2047, 4096, 3] * 4
+        sizes = [1, 255, 256, 257, 511, 512, 513, 1025, 4096] * 4
         cuts, at = [], 0
         for size in sizes:
             cuts.append(message[at : at + size])
