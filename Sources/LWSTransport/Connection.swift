@@ -36,8 +36,8 @@ final class Connection {
 
     /// Feeds one RECEIVE chunk. Calls `deliver` with each whole message. A message larger than `limit` is refused
     /// at its first chunk that shows it (lws says how much of the frame is still to come): its bytes so far are
-    /// dropped, the connection's pending close becomes 1009, a WRITEABLE is asked for, and every later chunk is
-    /// dropped too. The caller returns 0 to lws either way.
+    /// dropped, the connection's pending close becomes 1009, a WRITEABLE is asked for (within 5 s, or lws drops
+    /// the connection), and every later chunk is dropped too. The caller returns 0 to lws either way.
     ///
     /// Why not -1 from RECEIVE, which makes lws close at once: lws 4.1 reads the socket in pieces of the receive
     /// buffer and parses each with its frame parser, calling RECEIVE in the middle; a -1 there drops the rest of
@@ -62,6 +62,9 @@ final class Connection {
             refused = true
             pendingClose = (1009, "frame too large: limit is \(limit) bytes", false)
             lws_callback_on_writable(wsi)
+            // The bound lws itself puts on sending a close frame: a peer whose socket never becomes writable (it
+            // does not read) is dropped after 5 s, as it was when the refusal returned -1.
+            lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 5)
             return
         }
         if final && partial.isEmpty {
