@@ -134,7 +134,7 @@ let package = Package(
         // The transport's HTTP side against a test delegate, over raw sockets: bodies, deferred and streamed answers.
         .testTarget(
             name: "LWSTransportTests",
-            dependencies: ["LWSTransport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["LWSTransport", "HRProtocol", .product(name: "Logging", package: "swift-log")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -132,6 +132,12 @@ public final class LWSServer: @unchecked Sendable {
     /// the spare array they are swapped with while flushing.
     private var dirty: [Connection] = []
     private var flushing: [Connection] = []
+    /// The poll set of a flush, one entry per connection of `flushing` (reused from pass to pass).
+    private var flushPoll: [pollfd] = []
+    /// Frames written at the end of a pass without waiting for WRITEABLE, and connections armed for WRITEABLE
+    /// instead (their socket could not take a frame then, or a close or lws's own buffered bytes go first).
+    public private(set) var directWrites = 0
+    public private(set) var armedWrites = 0
     /// The context the last upgrade was accepted with, and for which connection: lws calls ESTABLISHED for the
     /// same `wsi` right after CONFIRM_UPGRADE; any other `wsi` finds no context and the delegate decides again.
     private var acceptedUpgrade: (wsi: OpaquePointer, context: Any)?
@@ -247,14 +253,53 @@ public final class LWSServer: @unchecked Sendable {
     }
 
     /// The end of a loop pass: the delegate hands over what the pass produced, then every connection a write was
-    /// asked for is armed for WRITEABLE, once. A connection closed meanwhile is skipped: its `wsi` is gone.
+    /// asked for gets its next frame, once: at once when its socket can take it, otherwise when lws says it can
+    /// (WRITEABLE). A connection closed meanwhile is skipped: its `wsi` is gone.
+    ///
+    /// Writing at once spares what a WRITEABLE round trip costs per frame: two `epoll_ctl` (lws arms POLLOUT, then
+    /// disarms it after the callback), an `epoll_wait` event and lws's dispatch. One `poll` with timeout 0 over all
+    /// the pass's connections asks the kernel which sockets can take a frame now. Why that is safe:
+    /// - The batching is kept: this runs once per pass, after every event of the pass was handled, as the arming
+    ///   did (writing inside a read callback had lost it, see docs/BENCHMARKS.md).
+    /// - Rule 9 (at most one frame in the kernel) is kept: with TCP_NOTSENT_LOWAT a socket polls writable only when
+    ///   its unsent bytes are under the low-water mark, exactly when lws would have called WRITEABLE.
+    /// - What lws must send first is never overtaken: a connection with bytes lws buffered from a partial write
+    ///   (`lws_partial_buffered`: the handshake answer or a frame's remainder, which lws drains on POLLOUT before any
+    ///   callback) or with a close pending or handed over goes the WRITEABLE way. lws's own control frames (pong,
+    ///   close) are whole frames it writes on its POLLOUT, between ours, as on the WRITEABLE way.
+    /// - lws_write outside a callback, on the service thread, is what `lws_send_pipe_choked` + `lws_write` do in lws
+    ///   itself: a short write is kept in lws's buffer and arms POLLOUT by itself. A failed write cannot return -1
+    ///   to lws from here, so the connection is killed asynchronously (`LWS_TO_KILL_ASYNC`), and CLOSED follows.
+    /// - Each `pollfd.fd` is the socket of a connection in `flushing` that is not closed, taken in this same pass;
+    ///   nothing between the `poll` and the writes runs an lws callback that could close one (`serverNextFrame` only
+    ///   takes a frame; the delegate's effects wait for the next pass), so every fd still belongs to its `wsi`.
+    ///   Connections that must not be written directly get fd -1, which `poll` ignores (revents 0).
     fileprivate func loopPass() {
         delegate?.serverLoopPass()
         guard !dirty.isEmpty else { return }
         swap(&dirty, &flushing)
+        flushPoll.removeAll(keepingCapacity: true)
         for connection in flushing {
             connection.dirty = false
-            if !connection.closed { lws_callback_on_writable(connection.wsi) }
+            let direct = !connection.closed && connection.pendingClose == nil && !connection.closeHandedOver
+                && lws_partial_buffered(connection.wsi) == 0
+            let fd = direct ? lws_get_socket_fd(connection.wsi) : -1
+            flushPoll.append(pollfd(fd: fd, events: Int16(POLLOUT), revents: 0))
+        }
+        let ready = flushPoll.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), 0) }
+        for (index, connection) in flushing.enumerated() where !connection.closed {
+            let revents = Int32(flushPoll[index].revents)
+            if ready > 0, revents & Int32(POLLOUT) != 0, revents & Int32(POLLERR | POLLHUP | POLLNVAL) == 0,
+                let id = connectionID(connection.wsi)
+            {
+                directWrites += 1
+                if writable(id, connection) < 0 {
+                    lws_set_timeout(connection.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
+                }
+            } else {
+                armedWrites += 1
+                lws_callback_on_writable(connection.wsi)
+            }
         }
         flushing.removeAll(keepingCapacity: true)
     }
