@@ -9,40 +9,18 @@ func registerEncodingBenchmarks() {
 
         // A text frame of `riders` samples (one per rider: a batched frame, or one class tick of a studio class).
         let messages = samples.map { HubMessage.hr($0) }
-        Benchmark(
-            "Codec.encodeFrame.\(riders)samples.JSON",
-            configuration: .init(scalingFactor: .kilo, thresholds: Tolerances.standard(mallocSlack: 100))
-        ) { benchmark in
-            var out = Fixtures.buffer()
-            benchmark.startMeasurement()
-            ThreadCPU.measure(benchmark) {
-                for _ in benchmark.scaledIterations {
-                    out.removeAll(keepingCapacity: true)
-                    out.append(0x5B)
-                    for (index, message) in messages.enumerated() {
-                        if index > 0 { out.append(0x2C) }
-                        HubFrameEncoder.appendJSON(message, to: &out)
-                    }
-                    out.append(0x5D)
-                    blackHole(out)
-                }
+        encodingBenchmark("Codec.encodeFrame.\(riders)samples.JSON") { out in
+            out.append(0x5B)
+            for (index, message) in messages.enumerated() {
+                if index > 0 { out.append(0x2C) }
+                HubFrameEncoder.appendJSON(message, to: &out)
             }
+            out.append(0x5D)
         }
 
         // The same samples as one binary frame (`hrhub.v1.bin`: the records back to back).
-        Benchmark(
-            "Codec.encodeFrame.\(riders)samples.binary",
-            configuration: .init(scalingFactor: .kilo, thresholds: Tolerances.standard(mallocSlack: 100))
-        ) { benchmark in
-            var out = Fixtures.buffer()
-            benchmark.startMeasurement()
-            ThreadCPU.measure(benchmark) {
-                for _ in benchmark.scaledIterations {
-                    out.removeAll(keepingCapacity: true)
-                    for sample in samples { HubFrameEncoder.appendBinary(sample, to: &out) }
-                    blackHole(out)
-                }
-            }
+        encodingBenchmark("Codec.encodeFrame.\(riders)samples.binary") { out in
+            for sample in samples { HubFrameEncoder.appendBinary(sample, to: &out) }
         }
     }
 
@@ -54,18 +32,5 @@ func registerEncodingBenchmarks() {
         Board(
             at: Fixtures.startMs, n: 50, top: Array(entries.prefix(10)), me: entries[24],
             near: [entries[23], entries[25]]))
-    Benchmark(
-        "Codec.encodeBoard.top10.me",
-        configuration: .init(scalingFactor: .kilo, thresholds: Tolerances.standard(mallocSlack: 100))
-    ) { benchmark in
-        var out = Fixtures.buffer()
-        benchmark.startMeasurement()
-        ThreadCPU.measure(benchmark) {
-            for _ in benchmark.scaledIterations {
-                out.removeAll(keepingCapacity: true)
-                HubFrameEncoder.appendJSON(board, to: &out)
-                blackHole(out)
-            }
-        }
-    }
+    encodingBenchmark("Codec.encodeBoard.top10.me") { out in HubFrameEncoder.appendJSON(board, to: &out) }
 }
