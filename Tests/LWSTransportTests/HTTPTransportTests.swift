@@ -148,9 +148,7 @@ import Testing
         let hub = try TestHTTPServer()
         defer { hub.stop() }
         let client = try RawHTTPClient(port: hub.port)
-        try client.request("GET", "/defer")
-        let id = try #require(
-            try hub.observations.wait(for: "the deferred request") { !$0.deferred.isEmpty }.deferred.first)
+        let id = try deferredRequest("GET", from: client, on: hub)
         let accepted = try hub.onServiceThread {
             $0.respond(
                 id,
@@ -175,9 +173,7 @@ import Testing
         let hub = try TestHTTPServer()
         defer { hub.stop() }
         let leaver = try RawHTTPClient(port: hub.port)
-        try leaver.request("POST", "/defer", body: Array("x".utf8))
-        let id = try #require(
-            try hub.observations.wait(for: "the deferred request") { !$0.deferred.isEmpty }.deferred.first)
+        let id = try deferredRequest("POST", from: leaver, on: hub, body: Array("x".utf8))
         leaver.disconnect()
         // The server may notice the departure before the answer (then the delegate is told, and `respond` is
         // refused) or only when writing it; either way nothing is left behind and the server goes on.
@@ -192,9 +188,7 @@ import Testing
         let hub = try TestHTTPServer(idleTimeoutSeconds: 1)
         defer { hub.stop() }
         let client = try RawHTTPClient(port: hub.port)
-        try client.request("POST", "/defer", body: Array("x".utf8))
-        let id = try #require(
-            try hub.observations.wait(for: "the deferred request") { !$0.deferred.isEmpty }.deferred.first)
+        let id = try deferredRequest("POST", from: client, on: hub, body: Array("x".utf8))
         _ = try hub.observations.wait(for: "the cancellation") { $0.cancelled == [id] }
         #expect(try client.readsEndOfStream())
         #expect(try hub.onServiceThread { !$0.respond(id, .text(200, "too late")) })
@@ -302,14 +296,7 @@ import Testing
         }
         let hub = try TestHTTPServer()
         defer { hub.stop() }
-        let client = try RawHTTPClient(port: hub.port)
-        try client.request("GET", "/defer")
-        let id = try #require(
-            try hub.observations.wait(for: "the deferred request") { !$0.deferred.isEmpty }.deferred.first)
-        #expect(
-            try hub.onServiceThread {
-                $0.respond(id, .stream(status: 200, contentType: "text/plain", producer: Fixed()))
-            })
+        let client = try clientAnsweredWithStream(from: hub) { Fixed() }
         let response = try client.readResponse()
         #expect(response.status == 200 && response.text == "streamed")
     }
@@ -325,15 +312,35 @@ import Testing
         }
         let hub = try TestHTTPServer()
         defer { hub.stop() }
-        let client = try RawHTTPClient(port: hub.port)
-        try client.request("GET", "/defer")
-        let id = try #require(
-            try hub.observations.wait(for: "the deferred request") { !$0.deferred.isEmpty }.deferred.first)
-        #expect(
-            try hub.onServiceThread {
-                $0.respond(id, .stream(status: 200, contentType: "text/plain", producer: Failing()))
-            })
+        let client = try clientAnsweredWithStream(from: hub) { Failing() }
         // The chunks written arrive, but the body never gets its terminating chunk: reading it fails.
         #expect(throws: (any Error).self) { try client.readResponse() }
+    }
+
+    // MARK: - Helpers
+
+    /// Sends `method /defer` (with `body`, if any) from `client` and returns the request's id once the test
+    /// delegate has deferred it.
+    private func deferredRequest(
+        _ method: String, from client: RawHTTPClient, on hub: TestHTTPServer, body: [UInt8]? = nil
+    ) throws -> HTTPRequestID {
+        try client.request(method, "/defer", body: body)
+        return try #require(
+            try hub.observations.wait(for: "the deferred request") { !$0.deferred.isEmpty }.deferred.first)
+    }
+
+    /// Sends `GET /defer` from a new client and answers it, once deferred, with a 200 `text/plain` stream from the
+    /// producer `makeProducer` makes (on the service thread; `respond` must take it). Returns the client, whose
+    /// response is still to be read.
+    private func clientAnsweredWithStream(
+        from hub: TestHTTPServer, _ makeProducer: @escaping @Sendable () -> any HTTPBodyProducer
+    ) throws -> RawHTTPClient {
+        let client = try RawHTTPClient(port: hub.port)
+        let id = try deferredRequest("GET", from: client, on: hub)
+        #expect(
+            try hub.onServiceThread {
+                $0.respond(id, .stream(status: 200, contentType: "text/plain", producer: makeProducer()))
+            })
+        return client
     }
 }
