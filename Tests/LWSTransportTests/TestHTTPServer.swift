@@ -15,6 +15,9 @@ final class Observations: @unchecked Sendable {
         var producedChunks = 0
         var producersReleased = 0
         var paused = 0
+        /// WebSocket messages delivered, and connections closed, when upgrades are accepted.
+        var messages: [[UInt8]] = []
+        var closedConnections = 0
     }
 
     private let condition = NSCondition()
@@ -84,6 +87,8 @@ final class CountingProducer: HTTPBodyProducer {
 /// - anything else: 404.
 final class TestDelegate: LWSServerDelegate, @unchecked Sendable {
     let observations = Observations()
+    /// Accept WebSocket upgrades (any path) and record the messages; otherwise refuse them with 400.
+    var acceptsWebSockets = false
 
     func serverHandleHTTP(_ request: HTTPRequest) -> HTTPReply {
         let query = request.head.query ?? ""
@@ -117,11 +122,17 @@ final class TestDelegate: LWSServerDelegate, @unchecked Sendable {
         observations.update { $0.cancelled.append(id) }
     }
 
-    func serverShouldUpgrade(_ request: HTTPRequestHead) -> UpgradeDecision { .reject(.text(400, "no WebSockets")) }
+    func serverShouldUpgrade(_ request: HTTPRequestHead) -> UpgradeDecision {
+        acceptsWebSockets ? .accept : .reject(.text(400, "no WebSockets"))
+    }
     func serverConnectionOpened(_ id: ConnectionID, request: HTTPRequestHead, subprotocol: String, accepted: Any?) {}
-    func serverReceived(_ id: ConnectionID, message: UnsafeRawBufferPointer, kind: FrameKind) {}
+    func serverReceived(_ id: ConnectionID, message: UnsafeRawBufferPointer, kind: FrameKind) {
+        observations.update { $0.messages.append(Array(message)) }
+    }
     func serverNextFrame(_ id: ConnectionID) -> OutgoingFrame? { nil }
-    func serverConnectionClosed(_ id: ConnectionID) {}
+    func serverConnectionClosed(_ id: ConnectionID) {
+        observations.update { $0.closedConnections += 1 }
+    }
     func serverTick() {}
 }
 
@@ -134,8 +145,15 @@ final class TestHTTPServer: @unchecked Sendable {
     var port: Int { server.port }
     var observations: Observations { delegate.observations }
 
-    init(maxRequestBodyBytes: Int? = nil, streamChunkBytes: Int? = nil, idleTimeoutSeconds: Int? = nil) throws {
+    init(
+        maxRequestBodyBytes: Int? = nil, streamChunkBytes: Int? = nil, idleTimeoutSeconds: Int? = nil,
+        webSocketsUpTo maxMessageBytes: Int? = nil
+    ) throws {
         var options = LWSServer.Options()
+        if let maxMessageBytes {
+            options.maxMessageBytes = maxMessageBytes
+            delegate.acceptsWebSockets = true
+        }
         options.port = 0
         options.subprotocols = ["test"]
         if let maxRequestBodyBytes { options.maxRequestBodyBytes = maxRequestBodyBytes }
