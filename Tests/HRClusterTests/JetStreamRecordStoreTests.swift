@@ -18,6 +18,27 @@ import Testing
         return store
     }
 
+    /// Runs `body` with a nats-server started for it and a store on that server (`store(_:spool:name:log:)`),
+    /// then closes the store and removes the server.
+    static func withStore(
+        spool: InMemoryRecordStore = InMemoryRecordStore(), name: String = "test",
+        log: @escaping @Sendable (String) -> Void = { _ in },
+        _ body: (JetStreamServer, JetStreamRecordStore) async throws -> Void
+    ) async throws {
+        let server = try JetStreamServer()
+        defer { server.remove() }
+        let store = try Self.store(server, spool: spool, name: name, log: log)
+        try await body(server, store)
+        store.close(timeoutMs: 2_000)
+    }
+
+    /// Appends `samples` to `store` and returns what its completion gives.
+    static func append(_ samples: [RecordedSample], to store: any RecordStore) async -> AppendResult {
+        await withCheckedContinuation { continuation in
+            store.append(samples) { continuation.resume(returning: $0) }
+        }
+    }
+
     static func sample(_ seq: UInt32, _ classID: String = "c1", _ participant: String = "p1") -> RecordedSample {
         RecordedSample(
             classID: classID, participant: participant,
@@ -40,78 +61,66 @@ import Testing
     }
 
     @Test func anAppendCompletesOnceTheStreamStoredItAndReadsGiveItBackSorted() async throws {
-        let server = try JetStreamServer()
-        defer { server.remove() }
-        let store = try Self.store(server)
-        let reader = try Self.store(server, name: "reader")
-        let batch = [Self.sample(2, "c1", "zed"), Self.sample(1, "c1", "amy"), Self.sample(2, "c1", "amy")]
-        // In the completion, a second connection already reads every sample from the stream: acked means stored.
-        let seenAtCompletion = Mutex<[RecordedSample]?>(nil)
-        let result: AppendResult = await withCheckedContinuation { continuation in
-            store.append(batch) { result in
-                seenAtCompletion.withLock { $0 = try? Self.all(reader) }
-                continuation.resume(returning: result)
+        try await Self.withStore { server, store in
+            let reader = try Self.store(server, name: "reader")
+            let batch = [Self.sample(2, "c1", "zed"), Self.sample(1, "c1", "amy"), Self.sample(2, "c1", "amy")]
+            // In the completion, a second connection already reads every sample from the stream: acked means stored.
+            let seenAtCompletion = Mutex<[RecordedSample]?>(nil)
+            let result: AppendResult = await withCheckedContinuation { continuation in
+                store.append(batch) { result in
+                    seenAtCompletion.withLock { $0 = try? Self.all(reader) }
+                    continuation.resume(returning: result)
+                }
             }
+            #expect(result == .success([true, true, true]))
+            let sorted = [Self.sample(1, "c1", "amy"), Self.sample(2, "c1", "amy"), Self.sample(2, "c1", "zed")]
+            #expect(seenAtCompletion.withLock { $0 } == sorted)
+            #expect(try Self.all(store) == sorted)
+            #expect(try Self.all(store, participant: "zed") == [Self.sample(2, "c1", "zed")])
+            #expect(try store.hasRecord(classID: "c1"))
+            #expect(try !store.hasRecord(classID: "c2"))
+            #expect(try store.classIDs() == ["c1"])
+            #expect(store.counters.committedSamples == 3)
+            reader.close(timeoutMs: 2_000)
         }
-        #expect(result == .success([true, true, true]))
-        let sorted = [Self.sample(1, "c1", "amy"), Self.sample(2, "c1", "amy"), Self.sample(2, "c1", "zed")]
-        #expect(seenAtCompletion.withLock { $0 } == sorted)
-        #expect(try Self.all(store) == sorted)
-        #expect(try Self.all(store, participant: "zed") == [Self.sample(2, "c1", "zed")])
-        #expect(try store.hasRecord(classID: "c1"))
-        #expect(try !store.hasRecord(classID: "c2"))
-        #expect(try store.classIDs() == ["c1"])
-        #expect(store.counters.committedSamples == 3)
-        store.close(timeoutMs: 2_000)
-        reader.close(timeoutMs: 2_000)
     }
 
     @Test func completionsComeInAppendOrder() async throws {
-        let server = try JetStreamServer()
-        defer { server.remove() }
-        let store = try Self.store(server)
-        let order = Mutex<[Int]>([])
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            for index in 0..<50 {
-                let samples = (0..<10).map { Self.sample(UInt32(index * 10 + $0)) }
-                store.append(samples) { result in
-                    #expect(result == .success(Array(repeating: true, count: 10)))
-                    let count = order.withLock { list in
-                        list.append(index)
-                        return list.count
+        try await Self.withStore { _, store throws in
+            let order = Mutex<[Int]>([])
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                for index in 0..<50 {
+                    let samples = (0..<10).map { Self.sample(UInt32(index * 10 + $0)) }
+                    store.append(samples) { result in
+                        #expect(result == .success(Array(repeating: true, count: 10)))
+                        let count = order.withLock { list in
+                            list.append(index)
+                            return list.count
+                        }
+                        if count == 50 { continuation.resume() }
                     }
-                    if count == 50 { continuation.resume() }
                 }
             }
+            #expect(order.withLock { $0 } == Array(0..<50))
+            #expect(try Self.all(store).map(\.sample.seq) == (0..<500).map(UInt32.init))
         }
-        #expect(order.withLock { $0 } == Array(0..<50))
-        #expect(try Self.all(store).map(\.sample.seq) == (0..<500).map(UInt32.init))
-        store.close(timeoutMs: 2_000)
     }
 
     @Test func aSampleAnotherHubStoredIsADuplicateAndIsStoredOnce() async throws {
-        let server = try JetStreamServer()
-        defer { server.remove() }
-        let hubA = try Self.store(server, name: "a")
-        let hubB = try Self.store(server, name: "b")
-        let first = await withCheckedContinuation { continuation in
-            hubA.append([Self.sample(1), Self.sample(2)]) { continuation.resume(returning: $0) }
+        try await Self.withStore(name: "a") { server, hubA in
+            let hubB = try Self.store(server, name: "b")
+            let first = await Self.append([Self.sample(1), Self.sample(2)], to: hubA)
+            #expect(first == .success([true, true]))
+            // Hub B (a device that moved, resending) and hub A again (a resend on the same hub): nothing stored twice.
+            let resent = await Self.append([Self.sample(2), Self.sample(3), Self.sample(1)], to: hubB)
+            #expect(resent == .success([false, true, false]))
+            let again = await Self.append([Self.sample(3), Self.sample(3)], to: hubA)
+            #expect(again == .success([false, false]))
+            #expect(try Self.all(hubA).map(\.sample.seq) == [1, 2, 3])
+            #expect(try Self.all(hubB) == [Self.sample(1), Self.sample(2), Self.sample(3)])
+            #expect(hubB.counters.duplicates == 2)
+            hubB.close(timeoutMs: 2_000)
         }
-        #expect(first == .success([true, true]))
-        // Hub B (a device that moved, resending) and hub A again (a resend on the same hub): nothing stored twice.
-        let resent = await withCheckedContinuation { continuation in
-            hubB.append([Self.sample(2), Self.sample(3), Self.sample(1)]) { continuation.resume(returning: $0) }
-        }
-        #expect(resent == .success([false, true, false]))
-        let again = await withCheckedContinuation { continuation in
-            hubA.append([Self.sample(3), Self.sample(3)]) { continuation.resume(returning: $0) }
-        }
-        #expect(again == .success([false, false]))
-        #expect(try Self.all(hubA).map(\.sample.seq) == [1, 2, 3])
-        #expect(try Self.all(hubB) == [Self.sample(1), Self.sample(2), Self.sample(3)])
-        #expect(hubB.counters.duplicates == 2)
-        hubA.close(timeoutMs: 2_000)
-        hubB.close(timeoutMs: 2_000)
     }
 
     @Test func lastSeqAndProfilesSurviveARestartOfTheStore() async throws {
@@ -123,9 +132,7 @@ import Testing
         before.appendProfile(
             RecordedProfile(classID: "c1", participant: "p1", profile: Profile(name: "Ann B", hrmax: 185)))
         before.appendProfile(RecordedProfile(classID: "c1", participant: "p2", profile: Profile(hrrest: 50)))
-        let result = await withCheckedContinuation { continuation in
-            before.append([5, 1, 3, 2, 4].map { Self.sample($0) }) { continuation.resume(returning: $0) }
-        }
+        let result = await Self.append([5, 1, 3, 2, 4].map { Self.sample($0) }, to: before)
         #expect(result == .success(Array(repeating: true, count: 5)))
         before.close(timeoutMs: 2_000)
 
@@ -138,54 +145,48 @@ import Testing
         #expect(try after.profiles(classID: "c1").map(\.participant) == ["p1", "p2"])
         #expect(try after.profiles(classID: "c1").last?.profile == Profile(hrrest: 50))
         #expect(try after.profile(classID: "c1", participant: "nobody") == nil)
-        let resent = await withCheckedContinuation { continuation in
-            after.append([Self.sample(3), Self.sample(6)]) { continuation.resume(returning: $0) }
-        }
+        let resent = await Self.append([Self.sample(3), Self.sample(6)], to: after)
         #expect(resent == .success([false, true]))
         after.close(timeoutMs: 2_000)
     }
 
     @Test func withNATSDownSamplesAreAckedAfterTheSpoolCommitAndFlushedWhenItReturns() async throws {
-        let server = try JetStreamServer()
-        defer { server.remove() }
         let spool = InMemoryRecordStore()
         let lines = Mutex<[String]>([])
-        let store = try Self.store(server, spool: spool) { line in lines.withLock { $0.append(line) } }
-        let stored = await withCheckedContinuation { continuation in
-            store.append([Self.sample(1)]) { continuation.resume(returning: $0) }
-        }
-        #expect(stored == .success([true]))
+        try await Self.withStore(spool: spool, log: { line in lines.withLock { $0.append(line) } }) { server, store in
+            let stored = await Self.append([Self.sample(1)], to: store)
+            #expect(stored == .success([true]))
 
-        server.stop()
-        #expect(eventually { !store.isStreamReachable })
-        spool.holdCommits = true
-        let completed = Mutex<AppendResult?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        store.append([Self.sample(2), Self.sample(1), Self.sample(3)]) { result in
-            completed.withLock { $0 = result }
-            done.signal()
-        }
-        // The spool holds its commit: no completion (no ack) until it commits.
-        #expect(eventually { spool.counters.pendingSamples == 3 })
-        #expect(completed.withLock { $0 } == nil)
-        spool.releaseCommits()
-        #expect(done.wait(timeout: .now() + 60) == .success)
-        // Seq 1 is in the stream, not in the spool: the spool takes it as new; the flush finds it in the stream.
-        #expect(completed.withLock { $0 } == .success([true, true, true]))
-        spool.holdCommits = false
-        #expect(store.health == .available)
-        #expect(try spool.classIDs() == ["c1"])
+            server.stop()
+            #expect(eventually { !store.isStreamReachable })
+            spool.holdCommits = true
+            let completed = Mutex<AppendResult?>(nil)
+            let done = DispatchSemaphore(value: 0)
+            store.append([Self.sample(2), Self.sample(1), Self.sample(3)]) { result in
+                completed.withLock { $0 = result }
+                done.signal()
+            }
+            // The spool holds its commit: no completion (no ack) until it commits.
+            #expect(eventually { spool.counters.pendingSamples == 3 })
+            #expect(completed.withLock { $0 } == nil)
+            spool.releaseCommits()
+            #expect(done.wait(timeout: .now() + 60) == .success)
+            // Seq 1 is in the stream, not in the spool: the spool takes it as new; the flush finds it in the stream.
+            #expect(completed.withLock { $0 } == .success([true, true, true]))
+            spool.holdCommits = false
+            #expect(store.health == .available)
+            #expect(try spool.classIDs() == ["c1"])
 
-        try server.start()
-        #expect(eventually { store.isStreamReachable && !store.spoolNeedsFlush })
-        #expect(try spool.classIDs() == [], "the flushed spool is emptied")
-        #expect(store.flushedFromSpool == 2)
-        #expect(try Self.all(store).map(\.sample.seq) == [1, 2, 3])
-        let reader = try Self.store(server, name: "reader")
-        #expect(try Self.all(reader) == [Self.sample(1), Self.sample(2), Self.sample(3)])
-        #expect(lines.withLock { $0 }.contains { $0.contains("spool flushed") })
-        reader.close(timeoutMs: 2_000)
-        store.close(timeoutMs: 2_000)
+            try server.start()
+            #expect(eventually { store.isStreamReachable && !store.spoolNeedsFlush })
+            #expect(try spool.classIDs() == [], "the flushed spool is emptied")
+            #expect(store.flushedFromSpool == 2)
+            #expect(try Self.all(store).map(\.sample.seq) == [1, 2, 3])
+            let reader = try Self.store(server, name: "reader")
+            #expect(try Self.all(reader) == [Self.sample(1), Self.sample(2), Self.sample(3)])
+            #expect(lines.withLock { $0 }.contains { $0.contains("spool flushed") })
+            reader.close(timeoutMs: 2_000)
+        }
     }
 
     @Test func readsMergeTheSpoolWhileTheStreamCannotTakeSamples() async throws {
@@ -193,13 +194,9 @@ import Testing
         defer { server.remove() }
         let spool = InMemoryRecordStore()
         // A spooled sample the stream lacks, and one it holds: the merged read gives each key once, in order.
-        _ = await withCheckedContinuation { continuation in
-            spool.append([Self.sample(2, "c1", "b"), Self.sample(1, "c1", "a")]) { continuation.resume(returning: $0) }
-        }
+        _ = await Self.append([Self.sample(2, "c1", "b"), Self.sample(1, "c1", "a")], to: spool)
         let other = try Self.store(server, name: "other")
-        _ = await withCheckedContinuation { continuation in
-            other.append([Self.sample(1, "c1", "a"), Self.sample(3, "c1", "c")]) { continuation.resume(returning: $0) }
-        }
+        _ = await Self.append([Self.sample(1, "c1", "a"), Self.sample(3, "c1", "c")], to: other)
         other.close(timeoutMs: 2_000)
         let store = try JetStreamRecordStore(servers: [server.url], name: "merge", spool: spool)
         let merged = try Self.all(store)
@@ -244,18 +241,14 @@ import Testing
         let first = try JetStreamRecordStore(
             servers: [server.url], name: "first", options: options, spool: InMemoryRecordStore())
         #expect(eventually { first.isStreamReachable })
-        let stored = await withCheckedContinuation { continuation in
-            first.append([3, 1, 2].map { Self.sample($0) }) { continuation.resume(returning: $0) }
-        }
+        let stored = await Self.append([3, 1, 2].map { Self.sample($0) }, to: first)
         #expect(stored == .success([true, true, true]))
         first.close(timeoutMs: 2_000)
         let later = try JetStreamRecordStore(
             servers: [server.url], name: "later", options: options, spool: InMemoryRecordStore())
         #expect(eventually { later.isStreamReachable })
         // A resend at the top, one below it, and a new one.
-        let resent = await withCheckedContinuation { continuation in
-            later.append([3, 2, 4].map { Self.sample($0) }) { continuation.resume(returning: $0) }
-        }
+        let resent = await Self.append([3, 2, 4].map { Self.sample($0) }, to: later)
         #expect(resent == .success([false, false, true]))
         let connection = try NATSConnection(servers: [server.url], name: "count")
         let stream = try JetStream(
@@ -269,99 +262,87 @@ import Testing
     }
 
     @Test func aCopyStoredWithoutMsgIdIsReadOnce() async throws {
-        let server = try JetStreamServer()
-        defer { server.remove() }
-        let store = try Self.store(server)
-        _ = await withCheckedContinuation { continuation in
-            store.append([Self.sample(1), Self.sample(2)]) { continuation.resume(returning: $0) }
+        try await Self.withStore { server, store in
+            _ = await Self.append([Self.sample(1), Self.sample(2)], to: store)
+            // Another writer (a core publish, no Msg-Id) stores a second copy of seq 2 and a message that is not a
+            // sample.
+            let raw = try NATSConnection(servers: [server.url], name: "raw")
+            let subject = RecordSubjects.samples(classID: "c1", participant: "p1")
+            #expect(raw.publish(subject, RecordMessage.encode(Self.sample(2))))
+            #expect(raw.publish(subject, [1, 3, 0]))
+            #expect(raw.flush(timeoutMs: 2_000))
+            #expect(eventually { (try? Self.all(store).count) == 2 })
+            #expect(try Self.all(store) == [Self.sample(1), Self.sample(2)])
+            raw.close()
         }
-        // Another writer (a core publish, no Msg-Id) stores a second copy of seq 2 and a message that is not a sample.
-        let raw = try NATSConnection(servers: [server.url], name: "raw")
-        let subject = RecordSubjects.samples(classID: "c1", participant: "p1")
-        #expect(raw.publish(subject, RecordMessage.encode(Self.sample(2))))
-        #expect(raw.publish(subject, [1, 3, 0]))
-        #expect(raw.flush(timeoutMs: 2_000))
-        #expect(eventually { (try? Self.all(store).count) == 2 })
-        #expect(try Self.all(store) == [Self.sample(1), Self.sample(2)])
-        raw.close()
-        store.close(timeoutMs: 2_000)
     }
 
     @Test func whileTheStreamIsUnreachableReadsAnswerFromTheSpoolAtOnceOrFail() async throws {
-        let server = try JetStreamServer()
-        defer { server.remove() }
         let spool = InMemoryRecordStore()
-        let store = try Self.store(server, spool: spool)
-        _ = await withCheckedContinuation { continuation in
-            store.append([Self.sample(1), Self.sample(2)]) { continuation.resume(returning: $0) }
+        try await Self.withStore(spool: spool) { server, store throws in
+            _ = await Self.append([Self.sample(1), Self.sample(2)], to: store)
+            server.stop()
+            #expect(eventually { !store.isStreamReachable && store.health == .available })
+            let spooled = await Self.append([Self.sample(3)], to: store)
+            #expect(spooled == .success([true]))
+            #expect(try store.recentSeqs(classID: "c1", participant: "p1", limit: 10) == [3])
+            #expect(try store.hasRecord(classID: "c1"), "the spool has it")
+            #expect(throws: RecordStoreError.self) { try store.hasRecord(classID: "c2") }
+            #expect(throws: RecordStoreError.self) { try store.read(classID: "c1", participant: nil) }
         }
-        server.stop()
-        #expect(eventually { !store.isStreamReachable && store.health == .available })
-        let spooled = await withCheckedContinuation { continuation in
-            store.append([Self.sample(3)]) { continuation.resume(returning: $0) }
-        }
-        #expect(spooled == .success([true]))
-        #expect(try store.recentSeqs(classID: "c1", participant: "p1", limit: 10) == [3])
-        #expect(try store.hasRecord(classID: "c1"), "the spool has it")
-        #expect(throws: RecordStoreError.self) { try store.hasRecord(classID: "c2") }
-        #expect(throws: RecordStoreError.self) { try store.read(classID: "c1", participant: nil) }
-        store.close(timeoutMs: 2_000)
     }
 
     @Test func aProfileStoredWhileAnOlderOneIsSpooledStaysTheNewestAfterTheFlush() async throws {
-        let server = try JetStreamServer()
-        defer { server.remove() }
         let spool = InMemoryRecordStore()
-        let store = try Self.store(server, spool: spool)
-        server.stop()
-        #expect(eventually { !store.isStreamReachable })
-        // The spool holds its commits, so no flush can start before the newer profile is in the stream.
-        spool.holdCommits = true
-        let older = Profile(name: "Old", hrmax: 170)
-        let newer = Profile(name: "New", hrmax: 180)
-        store.appendProfile(RecordedProfile(classID: "c1", participant: "p1", profile: older))
-        let held = DispatchSemaphore(value: 0)
-        store.append([Self.sample(1)]) { _ in held.signal() }
-        try server.start()
-        #expect(eventually { store.isStreamReachable })
-        store.appendProfile(RecordedProfile(classID: "c1", participant: "p1", profile: newer))
-        let reader = try Self.store(server, name: "reader")
-        #expect(eventually { (try? reader.profile(classID: "c1", participant: "p1"))??.profile == newer })
-        // The stored newer profile goes to the spool too (behind the older one), since the spool is not flushed yet.
-        #expect(eventually { store.profilesSpooled == 2 })
-        spool.releaseCommits()
-        spool.holdCommits = false
-        #expect(held.wait(timeout: .now() + 60) == .success)
-        #expect(eventually { !store.spoolNeedsFlush })
-        #expect(try reader.profile(classID: "c1", participant: "p1")?.profile == newer)
-        #expect(try Self.all(reader).map(\.sample.seq) == [1])
-        reader.close(timeoutMs: 2_000)
-        store.close(timeoutMs: 2_000)
+        try await Self.withStore(spool: spool) { server, store in
+            server.stop()
+            #expect(eventually { !store.isStreamReachable })
+            // The spool holds its commits, so no flush can start before the newer profile is in the stream.
+            spool.holdCommits = true
+            let older = Profile(name: "Old", hrmax: 170)
+            let newer = Profile(name: "New", hrmax: 180)
+            store.appendProfile(RecordedProfile(classID: "c1", participant: "p1", profile: older))
+            let held = DispatchSemaphore(value: 0)
+            store.append([Self.sample(1)]) { _ in held.signal() }
+            try server.start()
+            #expect(eventually { store.isStreamReachable })
+            store.appendProfile(RecordedProfile(classID: "c1", participant: "p1", profile: newer))
+            let reader = try Self.store(server, name: "reader")
+            #expect(eventually { (try? reader.profile(classID: "c1", participant: "p1"))??.profile == newer })
+            // The stored newer profile goes to the spool too (behind the older one), since the spool is not flushed
+            // yet.
+            #expect(eventually { store.profilesSpooled == 2 })
+            spool.releaseCommits()
+            spool.holdCommits = false
+            #expect(held.wait(timeout: .now() + 60) == .success)
+            #expect(eventually { !store.spoolNeedsFlush })
+            #expect(try reader.profile(classID: "c1", participant: "p1")?.profile == newer)
+            #expect(try Self.all(reader).map(\.sample.seq) == [1])
+            reader.close(timeoutMs: 2_000)
+        }
     }
 
     @Test func aLargeRecordReadsBackWholeThroughTheOrderedConsumer() async throws {
-        let server = try JetStreamServer()
-        defer { server.remove() }
-        let store = try Self.store(server)
-        // Two participants, 10,000 samples each: many times the consumer's flow-control window.
-        let done = DispatchSemaphore(value: 0)
-        let failures = Mutex(0)
-        for start in stride(from: 1, through: 10_000, by: 500) {
-            let batch = (UInt32(start)..<UInt32(start + 500)).flatMap {
-                [Self.sample($0, "big", "a"), Self.sample($0, "big", "b")]
+        try await Self.withStore { _, store in
+            // Two participants, 10,000 samples each: many times the consumer's flow-control window.
+            let done = DispatchSemaphore(value: 0)
+            let failures = Mutex(0)
+            for start in stride(from: 1, through: 10_000, by: 500) {
+                let batch = (UInt32(start)..<UInt32(start + 500)).flatMap {
+                    [Self.sample($0, "big", "a"), Self.sample($0, "big", "b")]
+                }
+                store.append(batch) { result in
+                    if result != .success(Array(repeating: true, count: 1_000)) { failures.withLock { $0 += 1 } }
+                    done.signal()
+                }
             }
-            store.append(batch) { result in
-                if result != .success(Array(repeating: true, count: 1_000)) { failures.withLock { $0 += 1 } }
-                done.signal()
-            }
+            for _ in 0..<20 { #expect(done.wait(timeout: .now() + 60) == .success) }
+            #expect(failures.withLock { $0 } == 0)
+            let rows = try Self.all(store, "big")
+            #expect(rows.count == 20_000)
+            #expect(rows.prefix(10_000).allSatisfy { $0.participant == "a" })
+            #expect(rows.map(\.sample.seq) == Array(1...10_000) + Array(1...10_000))
+            #expect(try store.recentSeqs(classID: "big", participant: "b", limit: 3) == [10_000, 9_999, 9_998])
         }
-        for _ in 0..<20 { #expect(done.wait(timeout: .now() + 60) == .success) }
-        #expect(failures.withLock { $0 } == 0)
-        let rows = try Self.all(store, "big")
-        #expect(rows.count == 20_000)
-        #expect(rows.prefix(10_000).allSatisfy { $0.participant == "a" })
-        #expect(rows.map(\.sample.seq) == Array(1...10_000) + Array(1...10_000))
-        #expect(try store.recentSeqs(classID: "big", participant: "b", limit: 3) == [10_000, 9_999, 9_998])
-        store.close(timeoutMs: 2_000)
     }
 }
