@@ -266,7 +266,7 @@ public final class LWSClient: @unchecked Sendable {
             return 0
 
         case LWS_CALLBACK_CLIENT_ESTABLISHED:
-            guard let id = connectionID(wsi) else { return -1 }
+            guard let id = ConnectionID(of: wsi) else { return -1 }
             connections[id.rawValue] = Connection(wsi: wsi)
             let fd = lws_get_socket_fd(wsi)
             if fd >= 0 { _ = clws_set_nodelay(fd) }
@@ -275,7 +275,7 @@ public final class LWSClient: @unchecked Sendable {
 
         case LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH:
             // The last callback with the response headers attached (see `chosenSubprotocols`).
-            if let id = connectionID(wsi) {
+            if let id = ConnectionID(of: wsi) {
                 var buffer = [CChar](repeating: 0, count: 128)
                 let n = lws_hdr_copy(wsi, &buffer, Int32(buffer.count), WSI_TOKEN_PROTOCOL)
                 if n > 0 { chosenSubprotocols[id.rawValue] = cString(buffer) }
@@ -283,7 +283,7 @@ public final class LWSClient: @unchecked Sendable {
             return 0
 
         case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-            guard let id = connectionID(wsi), connectStrings[id.rawValue] != nil else { return 0 }
+            guard let id = ConnectionID(of: wsi), connectStrings[id.rawValue] != nil else { return 0 }
             releaseStrings(id.rawValue)
             chosenSubprotocols[id.rawValue] = nil
             let why =
@@ -292,14 +292,14 @@ public final class LWSClient: @unchecked Sendable {
             return 0
 
         case LWS_CALLBACK_CLIENT_RECEIVE:
-            guard let id = connectionID(wsi), let connection = connections[id.rawValue] else { return -1 }
+            guard let id = ConnectionID(of: wsi), let connection = connections[id.rawValue] else { return -1 }
             connection.reassemble(input: input, length: length, limit: maxMessageBytes) {
                 message, kind in delegate?.clientReceived(id, message: message, kind: kind)
             }
             return 0
 
         case LWS_CALLBACK_CLIENT_WRITEABLE:
-            guard let id = connectionID(wsi), let connection = connections[id.rawValue] else { return -1 }
+            guard let id = ConnectionID(of: wsi), let connection = connections[id.rawValue] else { return -1 }
             // The client delegate does not say whether more is pending: ask again after every frame.
             // Up to `maxFramesPerWritable` frames while the socket takes them (see there).
             var result: Int32 = 0
@@ -317,13 +317,13 @@ public final class LWSClient: @unchecked Sendable {
             return result
 
         case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-            if let id = connectionID(wsi), let connection = connections[id.rawValue] {
+            if let id = ConnectionID(of: wsi), let connection = connections[id.rawValue] {
                 connection.notePeerClose(input: input, length: length)
             }
             return 0
 
         case LWS_CALLBACK_CLIENT_CLOSED:
-            guard let id = connectionID(wsi) else { return 0 }
+            guard let id = ConnectionID(of: wsi) else { return 0 }
             releaseStrings(id.rawValue)
             guard let connection = connections.removeValue(forKey: id.rawValue) else { return 0 }
             delegate?.clientClosed(id, code: connection.peerCloseCode, reason: connection.peerCloseReason)
@@ -337,8 +337,6 @@ public final class LWSClient: @unchecked Sendable {
     fileprivate func timerFired() {
         delegate?.clientTick()
     }
-
-    private func connectionID(_ wsi: OpaquePointer) -> ConnectionID? { ConnectionID(of: wsi) }
 }
 
 /// The lws callback of the client context; recovers the `LWSClient` from the context's user pointer (an
@@ -347,9 +345,7 @@ private func clientCallback(
     _ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
     _ input: UnsafeMutableRawPointer?, _ length: Int
 ) -> Int32 {
-    guard let wsi, let context = lws_get_context(wsi), let pointer = lws_context_user(context),
-        let client = OwnerBox<LWSClient>.owner(from: pointer)
-    else {
+    guard let wsi, let client = OwnerBox<LWSClient>.owner(of: wsi) else {
         return lws_callback_http_dummy(wsi, reason, user, input, length)
     }
     return client.handle(wsi: wsi, reason: reason, user: user, input: input, length: length)
@@ -357,6 +353,6 @@ private func clientCallback(
 
 /// Timer callback: `sul` is the first member of `clws_timer`, whose owner pointer is the client's `OwnerBox`.
 private func clientTimerCallback(_ sul: UnsafeMutablePointer<lws_sorted_usec_list_t>?) {
-    guard let sul, let pointer = clws_timer_from_sul(sul).pointee.owner else { return }
-    OwnerBox<LWSClient>.owner(from: pointer)?.timerFired()
+    guard let sul else { return }
+    OwnerBox<LWSClient>.owner(ofTimer: sul)?.timerFired()
 }

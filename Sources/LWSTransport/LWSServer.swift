@@ -290,7 +290,7 @@ public final class LWSServer: @unchecked Sendable {
         for (index, connection) in flushing.enumerated() where !connection.closed {
             let revents = Int32(flushPoll[index].revents)
             if ready > 0, revents & Int32(POLLOUT) != 0, revents & Int32(POLLERR | POLLHUP | POLLNVAL) == 0,
-                let id = connectionID(connection.wsi)
+                let id = ConnectionID(of: connection.wsi)
             {
                 directWrites += 1
                 if writable(id, connection) < 0 {
@@ -380,16 +380,16 @@ public final class LWSServer: @unchecked Sendable {
             return 0
 
         case LWS_CALLBACK_RECEIVE:
-            guard let id = connectionID(wsi), let connection = connections[id.rawValue] else { return -1 }
+            guard let id = ConnectionID(of: wsi), let connection = connections[id.rawValue] else { return -1 }
             if connection.pendingClose != nil { return 0 }
             return receive(id, connection, wsi: wsi, input: input, length: length)
 
         case LWS_CALLBACK_SERVER_WRITEABLE:
-            guard let id = connectionID(wsi), let connection = connections[id.rawValue] else { return -1 }
+            guard let id = ConnectionID(of: wsi), let connection = connections[id.rawValue] else { return -1 }
             return writable(id, connection)
 
         case LWS_CALLBACK_CLOSED:
-            guard let id = connectionID(wsi), let connection = connections.removeValue(forKey: id.rawValue) else {
+            guard let id = ConnectionID(of: wsi), let connection = connections.removeValue(forKey: id.rawValue) else {
                 return 0
             }
             connection.closed = true  // its wsi is freed after this callback: a pending flush must skip it
@@ -404,8 +404,6 @@ public final class LWSServer: @unchecked Sendable {
     fileprivate func timerFired() {
         delegate?.serverTick()
     }
-
-    private func connectionID(_ wsi: OpaquePointer) -> ConnectionID? { ConnectionID(of: wsi) }
 
     private func receive(
         _ id: ConnectionID, _ connection: Connection, wsi: OpaquePointer, input: UnsafeMutableRawPointer?,
@@ -515,9 +513,7 @@ private func serverCallback(
     _ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
     _ input: UnsafeMutableRawPointer?, _ length: Int
 ) -> Int32 {
-    guard let wsi, let context = lws_get_context(wsi), let pointer = lws_context_user(context),
-        let server = OwnerBox<LWSServer>.owner(from: pointer)
-    else {
+    guard let wsi, let server = OwnerBox<LWSServer>.owner(of: wsi) else {
         return lws_callback_http_dummy(wsi, reason, user, input, length)
     }
     return server.handle(wsi: wsi, reason: reason, user: user, input: input, length: length)
@@ -533,8 +529,8 @@ private func passCallback(_ owner: UnsafeMutableRawPointer?) {
 /// The timer callback: `sul` is the first member of `clws_timer`, whose owner pointer is the server's
 /// `OwnerBox` (valid until the context and the timer are destroyed together).
 private func timerCallback(_ sul: UnsafeMutablePointer<lws_sorted_usec_list_t>?) {
-    guard let sul, let pointer = clws_timer_from_sul(sul).pointee.owner else { return }
-    OwnerBox<LWSServer>.owner(from: pointer)?.timerFired()
+    guard let sul else { return }
+    OwnerBox<LWSServer>.owner(ofTimer: sul)?.timerFired()
 }
 
 /// A Swift string from a NUL-terminated C string (invalid UTF-8 is repaired).

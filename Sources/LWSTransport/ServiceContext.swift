@@ -215,4 +215,18 @@ final class OwnerBox<Owner: AnyObject> {
     static func owner(from pointer: UnsafeMutableRawPointer) -> Owner? {
         Unmanaged<OwnerBox<Owner>>.fromOpaque(pointer).takeUnretainedValue().owner
     }
+
+    /// The owner of the context `wsi` belongs to, from the context's user pointer (this box, valid while the
+    /// context exists, which is whenever lws calls back for one of its connections).
+    static func owner(of wsi: OpaquePointer) -> Owner? {
+        guard let context = lws_get_context(wsi), let pointer = lws_context_user(context) else { return nil }
+        return owner(from: pointer)
+    }
+
+    /// The owner of the timer lws fired: `sul` is the first member of a `clws_timer` made by `ServiceContext`,
+    /// whose owner pointer is this box (valid until the context and the timer are destroyed together).
+    static func owner(ofTimer sul: UnsafeMutablePointer<lws_sorted_usec_list_t>) -> Owner? {
+        guard let pointer = clws_timer_from_sul(sul).pointee.owner else { return nil }
+        return owner(from: pointer)
+    }
 }
