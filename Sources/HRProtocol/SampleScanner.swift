@@ -20,6 +20,9 @@ private enum Key: UInt8 {
     case t = 1, seq = 2, ts = 4, bpm = 8, rr = 16, contact = 32, ee = 64
 }
 
+/// Reads `bytes` front to back. Invariant: every `bytes[i]` is read only after checking `i < bytes.count` (the
+/// subscript of an `UnsafeRawBufferPointer` is not checked in release builds), and `bytes` is the caller's buffer,
+/// valid for the length of `SampleScanner.scan`, never kept.
 private struct Cursor {
     let bytes: UnsafeRawBufferPointer
     var index = 0

@@ -69,16 +69,7 @@ final class FanOutFixture {
         for publisher in publishers {
             relay.receive(publisher, .hr(sample), now: now)
         }
-        var written = 0
-        for effect in relay.takeEffects() {
-            guard case .write(let id) = effect else { continue }
-            // One WRITEABLE callback per frame, as Hub.serverNextFrame and Connection.write do it: the frame, and
-            // another write only while more is pending.
-            while let frame = relay.nextFrame(id, now: now) {
-                written += frame.buffer.payloadCount
-                guard relay.hasPendingWrite(id) else { break }
-            }
-        }
+        let written = relay.writeRequestedFrames(now: now)
         for effect in relay.takeEffects() { blackHole(effect) }  // once per loop pass, as Hub.serverLoopPass
         return written
     }

@@ -29,3 +29,20 @@ enum Fixtures {
         return out
     }
 }
+
+extension Relay {
+    /// Writes every frame the relay asked for (its `.write` effects), one WRITEABLE callback per frame as
+    /// `Hub.serverNextFrame` and `Connection.write` do it: the frame, and another only while more is pending.
+    /// Returns the payload bytes written.
+    func writeRequestedFrames(now: Int64) -> Int {
+        var written = 0
+        for effect in takeEffects() {
+            guard case .write(let id) = effect else { continue }
+            while let frame = nextFrame(id, now: now) {
+                written += frame.buffer.payloadCount
+                guard hasPendingWrite(id) else { break }
+            }
+        }
+        return written
+    }
+}

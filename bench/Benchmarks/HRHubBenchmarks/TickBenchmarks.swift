@@ -72,14 +72,6 @@ final class TickFixture {
     /// The tick, then every viewer's frame. Returns the payload bytes written.
     func tickAndWrite() -> Int {
         relay.tick(now: now)
-        var written = 0
-        for effect in relay.takeEffects() {
-            guard case .write(let id) = effect else { continue }
-            while let frame = relay.nextFrame(id, now: now) {
-                written += frame.buffer.payloadCount
-                guard relay.hasPendingWrite(id) else { break }
-            }
-        }
-        return written
+        return relay.writeRequestedFrames(now: now)
     }
 }
